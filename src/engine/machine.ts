@@ -1,0 +1,79 @@
+// The transition function shared by every engine: one atomic step of one
+// thread, applied in place to a state. The simulator runs it along a
+// schedule; the checker applies it to copies.
+import type { Scenario } from '../scenario/types.js';
+import { Kernel } from '../model/kernel.js';
+import { buildLayout, initialState } from '../model/layout.js';
+import { buildPrograms } from '../model/ops.js';
+import { BLOCKED, NEXT, type Program } from '../model/program.js';
+import { type Layout, type State, P_ALIVE, S_DONE, S_SLEEPING, T_ERR, T_L0, T_OP, T_PC, T_STATUS, THREAD_LOCALS } from '../model/state.js';
+import type { KernelConfig } from '../model/versions.js';
+
+export type Outcome = 'blocked' | 'ran' | 'slept' | 'op-done';
+
+export class Machine {
+  readonly L: Layout;
+  readonly programs: Program[][];
+  constructor(
+    readonly scenario: Scenario,
+    readonly cfg: KernelConfig,
+  ) {
+    this.L = buildLayout(scenario);
+    this.programs = buildPrograms(scenario, this.L);
+  }
+
+  initial(): State {
+    const s = initialState(this.L, this.cfg);
+    for (const t of this.L.threads) if (this.programs[t.id].length === 0) s.m[t.off + T_STATUS] = S_DONE;
+    return s;
+  }
+
+  kernel(s: State): Kernel {
+    return new Kernel(s, this.cfg);
+  }
+
+  /** Could thread t run now (not finished, not asleep, its process exists)? Its next action may still be blocked. */
+  ready(m: Int32Array, t: number): boolean {
+    const T = this.L.threads[t];
+    const st = m[T.off + T_STATUS];
+    if (st === S_DONE || st === S_SLEEPING) return false;
+    return m[this.L.processes[T.process].off + P_ALIVE] !== 0;
+  }
+
+  /** The action thread t runs next. */
+  action(m: Int32Array, t: number) {
+    const o = this.L.threads[t].off;
+    return this.programs[t][m[o + T_OP]].actions[m[o + T_PC]];
+  }
+
+  /** Run one atomic action of thread t on k.m. 'blocked' leaves the state untouched. */
+  step(k: Kernel, t: number): Outcome {
+    const m = k.m;
+    if (!this.ready(m, t)) return 'blocked';
+    const o = this.L.threads[t].off;
+    const op = m[o + T_OP];
+    const pc = m[o + T_PC];
+    const prog = this.programs[t][op];
+    const err = m[o + T_ERR];
+    if (pc === 0) m[o + T_ERR] = 0;
+    const r = prog.actions[pc].run(k, t);
+    if (r === BLOCKED) {
+      m[o + T_ERR] = err; // a blocked action changes nothing
+      return 'blocked';
+    }
+    const next = r === undefined || r === NEXT ? pc + 1 : r;
+    if (m[o + T_STATUS] === S_SLEEPING) {
+      m[o + T_PC] = next;
+      return 'slept';
+    }
+    if (next >= prog.actions.length) {
+      m[o + T_OP] = op + 1;
+      m[o + T_PC] = 0;
+      for (let i = 0; i < THREAD_LOCALS; i++) m[o + T_L0 + i] = 0;
+      if (op + 1 >= this.programs[t].length) m[o + T_STATUS] = S_DONE;
+      return 'op-done';
+    }
+    m[o + T_PC] = next;
+    return 'ran';
+  }
+}

@@ -1,0 +1,261 @@
+// The simulator: one interleaving, chosen by the scenario's schedule (or
+// round-robin by operation), with a trace of every atomic step, the
+// invariants checked after each, and the scenario's expectations.
+import type { Expect, Scenario } from '../scenario/types.js';
+import { ScenarioError } from '../scenario/errors.js';
+import type { KEvent, Kernel } from '../model/kernel.js';
+import { kernelConfig, type KernelConfig, DEFAULT_KERNEL, KernelConfigError } from '../model/versions.js';
+import { checkFinal, checkInvariants, type Violation } from '../model/invariants.js';
+import { S_DONE, S_SLEEPING, T_ERR, T_KEY, T_STATUS, R_HEAD, R_ORDER, R_REF, R_LARGE, R_MAP, R_PIN, R_ENTIRE, R_MAPPING, R_INDEX, MAPPING_DAX_SHARED } from '../model/state.js';
+import { errnoName } from '../model/errno.js';
+import { describeKey } from '../model/kernel/kernel/wait_bit.js';
+import { fileBlock } from '../model/kernel/fs/blocks.js';
+import { devRec } from '../model/kernel/drivers/dax_device.js';
+import { Machine } from './machine.js';
+import { holdersOf, viewState, type View } from './view.js';
+
+export interface SimOptions {
+  kernel?: string;
+  with?: string[];
+  without?: string[];
+}
+
+export interface TraceStep {
+  index: number; // 1-based atomic step number
+  thread: string;
+  op: number; // 1-based operation index in the thread
+  opName: string;
+  fn: string; // kernel function of the action
+  what: string;
+  outcome: 'ran' | 'slept' | 'op-done';
+  events: KEvent[];
+  violations: Violation[]; // first reported at this step
+}
+
+export interface OpResult {
+  thread: string;
+  op: number;
+  error: string;
+  blocked: boolean; // it blocked or slept at least once
+  done: boolean;
+  step: number; // atomic step at which it completed
+}
+
+export interface ExpectResult {
+  expect: Expect;
+  ok: boolean;
+  message: string;
+}
+
+export interface SimResult {
+  scenario: Scenario;
+  config: KernelConfig;
+  machine: Machine;
+  steps: TraceStep[];
+  views: View[]; // views[0]: initial; views[i]: after step i
+  ops: OpResult[];
+  violations: (Violation & { step: number })[];
+  expectations: ExpectResult[];
+}
+
+export function configFor(scn: Scenario, opts: SimOptions): KernelConfig {
+  const id = opts.kernel ?? scn.kernel ?? DEFAULT_KERNEL;
+  try {
+    return kernelConfig(id, opts.with ?? [], opts.without ?? []);
+  } catch (e) {
+    if (e instanceof KernelConfigError && !opts.kernel && scn.kernelPos) throw ScenarioError.at(scn.kernelPos, e.message);
+    throw e;
+  }
+}
+
+export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true): SimResult {
+  const config = configFor(scn, opts);
+  const M = new Machine(scn, config);
+  const s = M.initial();
+  const k = M.kernel(s);
+  const L = M.L;
+  const steps: TraceStep[] = [];
+  const touched = new Set<number>(); // folios once shown stay in the view
+  const views: View[] = keepViews ? [viewState(k)] : [];
+  const violations: SimResult['violations'] = [];
+  const seen = new Set<string>();
+  const ops: OpResult[] = [];
+  const pending: Record<number, { blocked: boolean }> = {};
+  const expectations: ExpectResult[] = [];
+  const relevant = scn.expect.filter((e) => appliesTo(e, config));
+  const lastBacking = new Map<string, number>();
+  const filePages = relevant.flatMap((e) => (e.page?.kind === 'file' ? [{ f: L.files.findIndex((x) => x.name === (e.page as { file: string }).file), i: Math.floor(e.page.offset / 4096), key: `${e.page.file}@${Math.floor(e.page.offset / 4096)}` }] : []));
+  const noteBacking = () => {
+    for (const p of filePages) {
+      const r = fileBlock(k, p.f, p.i);
+      if (r >= 0) lastBacking.set(p.key, r);
+    }
+  };
+  noteBacking();
+
+  const record = (v: Violation, step: number) => {
+    const key = `${v.id}|${v.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    violations.push({ ...v, step });
+    return true;
+  };
+
+  const evalAt = (point: { thread?: string; op?: number }) => {
+    for (const e of relevant) {
+      const p = e.point;
+      if (p.kind === 'end' ? point.thread !== undefined : p.thread !== point.thread || p.step !== point.op) continue;
+      expectations.push(checkExpect(k, e, violations, ops, lastBacking));
+    }
+  };
+
+  /** Run one atomic step of t; false if it could not move. */
+  const stepOnce = (t: number): boolean => {
+    const T = L.threads[t];
+    if (!M.ready(k.m, t)) return false;
+    const opIdx = k.m[T.off + 1];
+    const act = M.action(k.m, t);
+    k.events = [];
+    k.warned = [];
+    const outcome = M.step(k, t);
+    if (outcome === 'blocked') {
+      (pending[t] ??= { blocked: false }).blocked = true;
+      return false;
+    }
+    const idx = steps.length + 1;
+    const vs: Violation[] = [];
+    noteBacking();
+    for (const ev of k.events) if (ev.kind === 'warn' && record({ id: ev.id!, message: ev.text }, idx)) vs.push({ id: ev.id!, message: ev.text });
+    for (const v of checkInvariants(k)) if (record(v, idx)) vs.push(v);
+    const st = scn.threads[t].steps[opIdx];
+    steps.push({ index: idx, thread: T.name, op: opIdx + 1, opName: st.op, fn: act.fn, what: act.what, outcome, events: k.events, violations: vs });
+    if (keepViews) {
+      const v = viewState(k, touched);
+      for (const f of Object.values(v.folios)) touched.add(f.rec);
+      views.push(v);
+    }
+    if (outcome === 'slept') (pending[t] ??= { blocked: false }).blocked = true;
+    if (outcome === 'op-done') {
+      ops.push({ thread: T.name, op: opIdx + 1, error: errnoName(k.m[T.off + T_ERR]), blocked: pending[t]?.blocked ?? false, done: true, step: idx });
+      delete pending[t];
+      evalAt({ thread: T.name, op: opIdx + 1 });
+    }
+    return true;
+  };
+
+  /** Run thread t's current operation until it completes or blocks. Returns whether anything ran. */
+  const runOp = (t: number): boolean => {
+    let moved = false;
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const before = ops.length;
+      if (!stepOnce(t)) return moved;
+      moved = true;
+      if (ops.length > before) return true;
+    }
+    throw new Error('an operation did not finish within 1,000,000 steps');
+  };
+
+  const done = (t: number) => k.m[L.threads[t].off + T_STATUS] === S_DONE;
+  if (scn.schedule) {
+    for (const e of scn.schedule) {
+      const t = L.threads.findIndex((x) => x.name === e.thread);
+      if (!done(t)) runOp(t);
+    }
+  }
+  // then (or without a schedule) round-robin by operation until nothing can move
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (const T of L.threads) if (!done(T.id) && runOp(T.id)) moved = true;
+  }
+  const idx = steps.length;
+  for (const T of L.threads) {
+    const st = k.m[T.off + T_STATUS];
+    if (st === S_DONE) continue;
+    const op = k.m[T.off + 1] + 1;
+    const why = st === S_SLEEPING ? `sleeps on ${describeKey(k, k.m[T.off + T_KEY])}` : `waits in ${M.action(k.m, T.id).fn} (${M.action(k.m, T.id).what})`;
+    record({ id: 'blocked-forever', message: `thread ${T.name} (step ${op}, ${scn.threads[T.id].steps[op - 1].op}) ${why}, and nothing left can wake it` }, idx);
+    ops.push({ thread: T.name, op, error: 'none', blocked: true, done: false, step: idx });
+  }
+  for (const v of checkFinal(k)) record(v, idx);
+  for (const e of relevant) {
+    if (e.point.kind === 'end') expectations.push(checkExpect(k, e, violations, ops, lastBacking));
+    else if (!ops.some((o) => o.done && o.thread === (e.point as { thread: string }).thread && o.op === (e.point as { step: number }).step)) {
+      const p = e.point as { thread: string; step: number };
+      const blockedOnly = e.blocked === true && Object.keys(e).every((f) => ['point', 'kernel', 'with', 'withPos', 'pos', 'fieldPos', 'blocked'].includes(f));
+      expectations.push({ expect: e, ok: blockedOnly, message: blockedOnly ? `${p.thread}.${p.step} never completed (blocked)` : `${p.thread}.${p.step} never completed: it is still blocked at the end` });
+    }
+  }
+  return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
+}
+
+function appliesTo(e: Expect, c: KernelConfig): boolean {
+  if (e.kernel && e.kernel !== c.kernel) return false;
+  if (e.with && !e.with.every((f) => c.fixes.has(f))) return false;
+  return true;
+}
+
+/** The folio values an expectation can check, for a page named in a scenario. */
+export function pageValues(k: Kernel, page: NonNullable<Expect['page']>, lastBacking?: Map<string, number>) {
+  const L = k.L;
+  let r: number;
+  if (page.kind === 'file') {
+    const f = L.files.findIndex((x) => x.name === page.file);
+    r = fileBlock(k, f, Math.floor(page.offset / 4096));
+    // after a truncate or eviction, F@off still names the page that last backed it
+    if (r < 0) r = lastBacking?.get(`${page.file}@${Math.floor(page.offset / 4096)}`) ?? -1;
+    if (r < 0) return null;
+  } else {
+    const d = L.devices.findIndex((x) => x.name === page.device);
+    const D = L.devices[d];
+    if (page.pfn >= D.nrecs * D.alignPages) return null;
+    r = devRec(k, d, page.pfn);
+  }
+  const h = k.m[k.r(r) + R_HEAD];
+  const o = k.r(h);
+  const order = k.m[o + R_ORDER];
+  const mp = k.m[o + R_MAPPING];
+  const shared = k.old ? mp === MAPPING_DAX_SHARED : mp === 0;
+  return {
+    rec: r,
+    head: h,
+    refcount: k.m[o + R_REF],
+    mapcount: order > 0 ? k.m[o + R_LARGE] : k.m[o + R_MAP],
+    pincount: k.m[o + R_PIN],
+    order,
+    entire_mapcount: k.m[o + R_ENTIRE],
+    share: shared ? k.m[o + R_INDEX] : 0,
+    mapping: mp > 0 && mp <= L.files.length ? L.files[mp - 1].name : mp === 0 ? null : mp === MAPPING_DAX_SHARED ? 'DAX_SHARED' : 'device',
+    holders: holdersOf(k, h).filter((x) => x.refs > 0).length,
+  };
+}
+
+function checkExpect(k: Kernel, e: Expect, violations: Violation[], ops: OpResult[], lastBacking: Map<string, number>): ExpectResult {
+  const fails: string[] = [];
+  const where = e.point.kind === 'end' ? 'at end' : `after ${e.point.thread}.${e.point.step}`;
+  if (e.page) {
+    const v = pageValues(k, e.page, lastBacking);
+    const label = e.page.kind === 'file' ? `${e.page.file}@${e.page.offset}` : `${e.page.device}:${e.page.pfn}`;
+    if (!v) fails.push(`${label} has no page (a hole, or outside the device)`);
+    else
+      for (const f of ['refcount', 'mapcount', 'pincount', 'order', 'entire_mapcount', 'share', 'holders'] as const) {
+        if (e[f] !== undefined && e[f] !== v[f]) fails.push(`${label} ${f} is ${v[f]}, expected ${e[f]}`);
+      }
+    if (v && e.mapping !== undefined && e.mapping !== v.mapping) fails.push(`${label} mapping is ${v.mapping}, expected ${e.mapping}`);
+  }
+  if (e.error !== undefined && e.point.kind === 'after') {
+    const p = e.point;
+    const o = ops.find((x) => x.thread === p.thread && x.op === p.step);
+    if (o && o.error !== e.error) fails.push(`${p.thread}.${p.step} error is ${o.error}, expected ${e.error}`);
+  }
+  if (e.blocked !== undefined && e.point.kind === 'after') {
+    const p = e.point;
+    const o = ops.find((x) => x.thread === p.thread && x.op === p.step);
+    if (o && o.blocked !== e.blocked) fails.push(`${p.thread}.${p.step} ${o.blocked ? 'blocked' : 'did not block'}, expected ${e.blocked ? 'blocked' : 'not blocked'}`);
+  }
+  if (e.violation !== undefined) {
+    const ids = [...new Set(violations.map((v) => v.id))];
+    if (e.violation === 'none' ? ids.length > 0 : !ids.includes(e.violation))
+      fails.push(`violations ${where}: ${ids.length ? ids.join(', ') : 'none'}; expected ${e.violation}`);
+  }
+  return { expect: e, ok: fails.length === 0, message: fails.length ? `${where}: ${fails.join('; ')}` : `${where}: ok` };
+}

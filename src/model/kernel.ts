@@ -1,0 +1,85 @@
+// The execution context every modelled kernel function receives: the state
+// words, the layout, the kernel configuration and a sink for what happened
+// (page_ref events, WARNs, notes). Functions mutate `k.m` in place; the engines
+// decide when to copy.
+
+import type { KernelConfig } from './versions.js';
+import { type Layout, type State, REC_WORDS, R_REF, R_MAP, R_LARGE, R_HEAD, R_MAPPING, R_ORDER } from './state.js';
+
+export interface KEvent {
+  kind: 'note' | 'page_ref' | 'warn' | 'violation';
+  fn: string; // kernel function (or invariant id for violations)
+  text: string;
+  rec?: number;
+  id?: string; // warn/violation id
+}
+
+export class Kernel {
+  m: Int32Array;
+  readonly L: Layout;
+  readonly old: boolean;
+  /** Collected events of the current atomic step; null when nobody listens (checker hot loop). */
+  events: KEvent[] | null = null;
+  /** Ids of WARNs fired in the current step (always recorded: WARNs are violations). */
+  warned: string[] = [];
+  /** Threads made runnable by wake-ups in the current step (for the engines' bookkeeping). */
+  constructor(
+    s: State,
+    readonly cfg: KernelConfig,
+  ) {
+    this.m = s.m;
+    this.L = s.L;
+    this.old = cfg.scheme === 'old';
+  }
+
+  fix(id: string): boolean {
+    return this.cfg.fixes.has(id);
+  }
+
+  note(fn: string, text: string): void {
+    if (this.events) this.events.push({ kind: 'note', fn, text });
+  }
+
+  /** A kernel WARN_ON: a violation with an id of its own. */
+  warn(id: string, fn: string, text: string): void {
+    this.warned.push(id);
+    if (this.events) this.events.push({ kind: 'warn', fn, text, id });
+  }
+
+  /** Record offset of record r. */
+  r(r: number): number {
+    return this.L.recOff + r * REC_WORDS;
+  }
+
+  /** page_ref_mod: every refcount change goes through here, named by its caller. */
+  refMod(r: number, delta: number, caller: string): number {
+    const o = this.r(r);
+    const v = (this.m[o + R_REF] += delta);
+    if (this.events) {
+      const h = this.m[o + R_HEAD];
+      const ho = this.r(h);
+      const order = this.m[ho + R_ORDER];
+      const mc = order > 0 ? this.m[ho + R_LARGE] : this.m[ho + R_MAP];
+      this.events.push({
+        kind: 'page_ref',
+        fn: caller,
+        rec: r,
+        text: `page_ref_mod: pfn=0x${pfnOf(this.L, r).toString(16)} count=${v} mapcount=${mc} mapping=${mappingName(this.L, this.m[ho + R_MAPPING])} val=${delta > 0 ? '+' : ''}${delta} caller=${caller}`,
+      });
+    }
+    return v;
+  }
+}
+
+/** Physical page frame number of a record, as the kernel would print it. */
+export function pfnOf(L: Layout, r: number): number {
+  const d = L.devices[L.recDevice[r]];
+  // Devices sit at 1 GiB-aligned physical addresses, one after the other, from 4 GiB.
+  return 0x100000 + d.id * 0x40000 * Math.max(1, Math.ceil(d.pages / 0x40000)) + L.recPfn[r];
+}
+
+export function mappingName(L: Layout, v: number): string {
+  if (v === 0) return 'NULL';
+  if (v === -1) return 'DAX_SHARED';
+  return L.files[v - 1]?.name ?? `?${v}`;
+}

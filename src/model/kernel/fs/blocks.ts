@@ -1,0 +1,57 @@
+// The filesystem's block layer for FS-DAX files: extent lookup and the block
+// allocator (fs/xfs/xfs_bmap.c, xfs_alloc.c; ext4's mballoc plays the same
+// part). A block is a pmem page; a freed block goes back to the allocator and
+// the lowest free block is handed out next, so reuse is visible.
+import type { Kernel } from '../../kernel.js';
+import { G_GRABBING, G_HELD, G_N, G_PAGES, G_STATE, R_GEN, R_USERS } from '../../state.js';
+
+/** The block (record) backing file page i, or -1 for a hole. */
+export function fileBlock(k: Kernel, f: number, i: number): number {
+  const F = k.L.files[f];
+  if (i < 0 || i >= F.maxPages) return -1;
+  return k.m[F.extOff + i] - 1;
+}
+
+/** Allocate one block for file f page i (xfs_bmapi_write). Returns the record, or -1 if the device is full. */
+export function allocBlock(k: Kernel, f: number, i: number, caller: string): number {
+  const F = k.L.files[f];
+  const d = k.L.devices[F.device];
+  for (let b = d.firstDataBlock; b < d.nrecs; b++) {
+    const r = d.recBase + b;
+    const o = k.r(r);
+    if (k.m[o + R_USERS] === 0) {
+      k.m[o + R_USERS] = 1;
+      k.m[o + R_GEN]++;
+      k.m[F.extOff + i] = r + 1;
+      const gen = k.m[o + R_GEN];
+      k.note(caller, `block ${b} of ${d.name} allocated to ${F.name}@${i * 4096}${gen > 1 ? ` (reused: allocation #${gen})` : ''}`);
+      return r;
+    }
+  }
+  return -1;
+}
+
+/** Drop file page i's use of its block (extent unmap); the block is freed when nobody else shares it. */
+export function releaseBlock(k: Kernel, f: number, i: number, caller: string): void {
+  const F = k.L.files[f];
+  const r = k.m[F.extOff + i] - 1;
+  if (r < 0) return;
+  k.m[F.extOff + i] = 0;
+  const o = k.r(r);
+  if (--k.m[o + R_USERS] === 0) {
+    k.note(caller, `block ${k.L.recPfn[r]} of ${k.L.devices[k.L.recDevice[r]].name} freed (was ${F.name}@${i * 4096})`);
+  }
+}
+
+/** GUP references that hold record r: the device may DMA into it (used by N9). */
+export function gupHoldersOf(k: Kernel, r: number): { ref: number; gen: number }[] {
+  const out: { ref: number; gen: number }[] = [];
+  for (const g of k.L.refs) {
+    if (k.m[g.off + G_STATE] !== G_HELD && k.m[g.off + G_STATE] !== G_GRABBING) continue;
+    const n = k.m[g.off + G_N];
+    for (let j = 0; j < n; j++) {
+      if (k.m[g.off + G_PAGES + 2 * j] - 1 === r) out.push({ ref: g.id, gen: k.m[g.off + G_PAGES + 2 * j + 1] });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,248 @@
+// The filesystem side (fs/xfs: xfs_iops.c xfs_setattr_size, xfs_file.c
+// fallocate/write/fsync, xfs_super.c eviction, xfs_reflink.c; ext4 follows
+// the same order with invalidate_lock): lock, break DAX layouts, truncate the
+// DAX entries, free the blocks, unlock.
+import type { Kernel } from '../../kernel.js';
+import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
+import {
+  D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
+} from '../../state.js';
+import { EBUSY, ENOSPC, EOPNOTSUPP } from '../../errno.js';
+import { allocBlock, fileBlock, gupHoldersOf, releaseBlock } from './blocks.js';
+import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
+import { emitBreakLayout, emitTruncateExceptionals, dax_disassociate_entry, entrySlot, slotIndex, describeEntry } from './dax.js';
+import { unmap_mapping_pages, unmap_device_mappings } from '../mm/unmap.js';
+import { keyPgmapDone } from '../kernel/wait_bit.js';
+import { sleepOn } from '../../program.js';
+import { vmasOfFile } from '../mm/pgtable.js';
+
+const ALL = 1 << 30;
+const pagesUp = (bytes: number) => Math.ceil(bytes / 4096);
+
+/** Lock i_rwsem then the invalidate lock (MMAPLOCK) exclusively: xfs_ilock(IOLOCK_EXCL | MMAPLOCK_EXCL). */
+function emitLockInode(b: Builder, f: number): void {
+  b.step('inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)', (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
+  b.step('xfs_ilock', 'XFS_MMAPLOCK_EXCL (invalidate_lock)', (k, t) => (invalidate_lock(k, f, t) ? NEXT : BLOCKED));
+}
+function unlockInode(k: Kernel, f: number): void {
+  invalidate_unlock(k, f);
+  inode_unlock(k, f);
+}
+
+/** Free the blocks of file pages [from, to) (xfs_itruncate_extents / xfs_free_file_space / xfs_inactive). */
+function freeBlocks(k: Kernel, f: number, from: number, to: number, caller: string): void {
+  const F = k.L.files[f];
+  for (let i = from; i < Math.min(to, F.maxPages); i++) releaseBlock(k, f, i, caller);
+}
+
+/** truncate(2): xfs_vn_setattr_size -> xfs_break_layouts, truncate_setsize, xfs_itruncate_extents. */
+export function emitTruncate(b: Builder, f: number, size: number): void {
+  emitLockInode(b, f);
+  emitBreakLayout(b, { file: () => f, lock: 'mmaplock', final: false });
+  b.step('truncate_setsize', 'i_size_write, then unmap_mapping_range past the new EOF', (k) => {
+    k.m[k.L.files[f].off + F_ISIZE] = size;
+    unmap_mapping_pages(k, f, pagesUp(size), ALL, true, 'truncate_pagecache');
+    return NEXT;
+  });
+  emitTruncateExceptionals(b, () => f, () => pagesUp(size), () => ALL);
+  b.step('xfs_itruncate_extents', 'free the blocks past EOF, unlock', (k) => {
+    freeBlocks(k, f, pagesUp(size), ALL, 'xfs_itruncate_extents');
+    unlockInode(k, f);
+    return NEXT;
+  });
+}
+
+/** fallocate(FALLOC_FL_PUNCH_HOLE): xfs_file_fallocate -> xfs_break_layouts, xfs_free_file_space. */
+export function emitPunchHole(b: Builder, f: number, offset: number, len: number): void {
+  const first = pagesUp(offset);
+  const last = Math.floor((offset + len) / 4096); // whole pages only
+  emitLockInode(b, f);
+  emitBreakLayout(b, { file: () => f, lock: 'mmaplock', final: false });
+  b.step('truncate_pagecache_range', 'unmap the hole', (k) => {
+    unmap_mapping_pages(k, f, first, Math.max(0, last - first), true, 'truncate_pagecache_range');
+    return NEXT;
+  });
+  emitTruncateExceptionals(b, () => f, () => first, () => last);
+  b.step('xfs_free_file_space', 'free the blocks of the hole, unlock', (k) => {
+    freeBlocks(k, f, first, last, 'xfs_free_file_space');
+    unlockInode(k, f);
+    return NEXT;
+  });
+}
+
+/**
+ * Inode eviction (evict -> xfs_fs_evict_inode / ext4_evict_inode, then
+ * xfs_inactive): with patch 07, dax_break_layout_final waits uninterruptibly
+ * for DMA; then truncate_inode_pages_final; an unlinked inode's blocks are
+ * freed. `select` picks the next inode to evict (-1: none); it runs in the
+ * context of the thread that dropped the last reference.
+ */
+export function emitEvict(b: Builder, select: (k: Kernel, t: number) => number, onDone?: (k: Kernel, t: number) => void): void {
+  const FILE = b.local();
+  const next = b.here();
+  const done = new Label();
+  b.step('iput', 'last reference dropped: pick the inode to evict', (k, t) => {
+    const f = select(k, t);
+    if (f < 0) return done.pc;
+    k.m[k.L.files[f].off + F_EVICTED] = 1; // I_FREEING
+    k.m[k.L.threads[t].off + FILE] = f + 1;
+    k.note('evict', `evicting ${k.L.files[f].name}`);
+    return NEXT;
+  });
+  const file = (k: Kernel, t: number) => k.m[k.L.threads[t].off + FILE] - 1;
+  const skip = new Label();
+  b.step('evict', 'DAX inode: dax_break_layout_final?', (k) => (k.fix('fs-dax-ensure-all-pages-idle-prior-to-unmount') ? NEXT : skip.pc));
+  emitBreakLayout(b, { file, lock: 'none', final: true });
+  b.mark(skip);
+  emitTruncateExceptionals(b, file, () => 0, () => ALL);
+  b.step('xfs_inactive', 'free an unlinked inode\'s blocks', (k, t) => {
+    const f = file(k, t);
+    if (k.m[k.L.files[f].off + F_NLINK] === 0) freeBlocks(k, f, 0, ALL, 'xfs_inactive');
+    k.m[k.L.files[f].off + F_EVICTED] = 2;
+    return next.pc;
+  });
+  b.mark(done);
+  if (onDone) b.step('evict', 'done', (k, t) => void onDone(k, t));
+}
+
+/** The inode of an unlinked file with no mapping left is evicted by whoever dropped the last reference. */
+export function evictable(k: Kernel, f: number): boolean {
+  const o = k.L.files[f].off;
+  return k.m[o + F_NLINK] === 0 && k.m[o + F_MAPPED] === 0 && k.m[o + F_EVICTED] === 0;
+}
+export function firstEvictable(k: Kernel): number {
+  for (const F of k.L.files) if (evictable(k, F.id)) return F.id;
+  return -1;
+}
+
+/** unlink(2): drop the link; with no mapping left the inode is evicted now. */
+export function emitUnlink(b: Builder, f: number): void {
+  b.step('vfs_unlink', 'drop the last link', (k) => {
+    k.m[k.L.files[f].off + F_NLINK] = 0;
+    return NEXT;
+  });
+  emitEvict(b, (k) => (evictable(k, f) ? f : -1));
+}
+
+/** umount(2): EBUSY while a file is mapped; else evict every inode (evict_inodes), then the fs is gone. */
+export function emitUnmount(b: Builder, d: number): void {
+  b.step('umount', 'EBUSY if a file of the filesystem is still mapped', (k, t) => {
+    for (const F of k.L.files) if (F.device === d && k.m[F.off + F_MAPPED] > 0) return fail(k, t, EBUSY, b.end);
+    return NEXT;
+  });
+  emitEvict(
+    b,
+    (k) => {
+      for (const F of k.L.files) if (F.device === d && k.m[F.off + F_EVICTED] === 0) return F.id;
+      return -1;
+    },
+    (k) => {
+      const D = k.L.devices[d];
+      k.m[D.off + D_MOUNTED] = 0;
+      for (let r = D.recBase; r < D.recBase + D.nrecs; r++) {
+        const h = gupHoldersOf(k, r);
+        if (h.length)
+          k.warn('unmount-while-dma-busy', 'generic_shutdown_super', `${D.name} unmounted while GUP ref ${k.L.refs[h[0].ref].name} still holds block ${k.L.recPfn[r]}: after a remount nothing stops its reuse`);
+      }
+    },
+  );
+}
+
+/** write(2) on a DAX file (dax_iomap_rw): allocate holes, CoW shared blocks, invalidate stale entries, extend i_size. */
+export function emitWrite(b: Builder, f: number, offset: number, len: number): void {
+  b.step('inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)', (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
+  b.step('dax_iomap_rw', 'iomap_begin for each page (allocate, CoW), copy the data, extend i_size', (k, t) => {
+    const F = k.L.files[f];
+    for (let i = Math.floor(offset / 4096); i < pagesUp(offset + len); i++) {
+      let r = fileBlock(k, f, i);
+      const isNew = r < 0;
+      const cow = r >= 0 && k.m[k.r(r) + R_USERS] > 1;
+      if (!isNew && !cow) continue;
+      if (cow) releaseBlock(k, f, i, 'xfs_reflink_end_cow');
+      r = allocBlock(k, f, i, cow ? 'xfs_reflink_allocate_cow' : 'xfs_iomap_write_direct');
+      if (r < 0) {
+        inode_unlock(k, f);
+        return fail(k, t, ENOSPC, b.end);
+      }
+      // invalidate_inode_pages2_range: unmap the index, drop a clean entry (the zero page, or the old block)
+      unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
+      const slot = entrySlot(k, f, i);
+      const x = k.m[slot];
+      if (x && !(x & (X_LOCKED | X_DIRTY | X_TOWRITE))) {
+        dax_disassociate_entry(k, f, x, false);
+        k.m[slot] = 0;
+        k.note('dax_invalidate_mapping_entry_sync', `${F.name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
+      }
+    }
+    const o = F.off + F_ISIZE;
+    k.m[o] = Math.max(k.m[o], offset + len);
+    inode_unlock(k, f);
+    return NEXT;
+  });
+}
+
+/** FICLONERANGE on xfs: lock both inodes, break the destination's layouts, share the source blocks. */
+export function emitReflink(b: Builder, src: number, dst: number, offset: number, len: number, dstOffset: number): void {
+  const [a, c] = src < dst ? [src, dst] : [dst, src];
+  b.step('xfs_reflink_remap_prep', 'reflink needs xfs', (k, t) =>
+    k.L.devices[k.L.files[src].device].fs === 'xfs' && k.L.files[src].device === k.L.files[dst].device ? NEXT : fail(k, t, EOPNOTSUPP, b.end),
+  );
+  b.step('xfs_ilock2_io_mmap', 'i_rwsem of both inodes, in inode order', (k, t) => (inode_lock(k, a, t) ? NEXT : BLOCKED));
+  b.step('xfs_ilock2_io_mmap', 'i_rwsem of the second inode', (k, t) => (inode_lock(k, c, t) ? NEXT : BLOCKED));
+  b.step('xfs_ilock2_io_mmap', 'XFS_MMAPLOCK_EXCL of the destination', (k, t) => (invalidate_lock(k, dst, t) ? NEXT : BLOCKED));
+  emitBreakLayout(b, { file: () => dst, lock: 'mmaplock', final: false });
+  const first = Math.floor(dstOffset / 4096);
+  const n = pagesUp(len);
+  emitTruncateExceptionals(b, () => dst, () => first, () => first + n);
+  b.step('xfs_reflink_remap_blocks', 'point the destination at the source blocks, free what it had', (k) => {
+    const Fd = k.L.files[dst];
+    for (let j = 0; j < n; j++) {
+      const sr = fileBlock(k, src, Math.floor(offset / 4096) + j);
+      releaseBlock(k, dst, first + j, 'xfs_reflink_remap_blocks');
+      if (sr < 0) continue;
+      k.m[Fd.extOff + first + j] = sr + 1;
+      k.m[k.r(sr) + R_USERS]++;
+    }
+    const o = Fd.off + F_ISIZE;
+    k.m[o] = Math.max(k.m[o], dstOffset + len);
+    k.note('xfs_reflink_remap_blocks', `${Fd.name}@${dstOffset} now shares ${n} block(s) of ${k.L.files[src].name}@${offset}`);
+    invalidate_unlock(k, dst);
+    inode_unlock(k, a);
+    inode_unlock(k, c);
+    return NEXT;
+  });
+}
+
+/**
+ * Device removal: kill_dax / kill_dev_dax (drivers/dax/super.c, bus.c) zap the
+ * user mappings and make new faults fail; memunmap_pages (mm/memremap.c) kills
+ * the pgmap ref, waits for transient holders, and tears the memmap down. It
+ * does not wait for page references: a GUP reference still held then is a
+ * reference into a dead pgmap.
+ */
+export function emitRemoveDevice(b: Builder, d: number): void {
+  b.step('kill_dax', 'dax device dead; unmap every user mapping', (k) => {
+    const D = k.L.devices[d];
+    k.m[D.off + D_ALIVE] = 0;
+    if (D.type === 'devdax') unmap_device_mappings(k, d, 'kill_dev_dax');
+    else for (const F of k.L.files) if (F.device === d) unmap_mapping_pages(k, F.id, 0, ALL, true, 'notify_failure(MF_MEM_PRE_REMOVE)');
+    return NEXT;
+  });
+  const wait = b.here();
+  b.step('memunmap_pages', 'percpu_ref_kill; wait_for_completion(&pgmap->done)', (k, t) => {
+    const D = k.L.devices[d];
+    k.m[D.off + D_PGMAP_LIVE] = 0;
+    if (k.m[D.off + D_PGMAP_REF] > 0) return sleepOn(k, t, keyPgmapDone(d), wait);
+    return NEXT;
+  });
+  b.step('memunmap_pages', 'pageunmap_range: the memmap is torn down', (k) => {
+    const D = k.L.devices[d];
+    for (let r = D.recBase; r < D.recBase + D.nrecs; r++) {
+      const h = gupHoldersOf(k, r);
+      if (h.length)
+        k.warn('pgmap-ref-leak', 'memunmap_pages', `${D.name} torn down while GUP ref ${k.L.refs[h[0].ref].name} still holds page rec${r}`);
+    }
+    void vmasOfFile;
+    return NEXT;
+  });
+}

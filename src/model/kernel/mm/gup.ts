@@ -1,0 +1,159 @@
+// mm/gup.c: get_user_pages / pin_user_pages (GUP-fast, then the slow path
+// that faults pages in) and their release (unpin_user_page / put_page).
+import type { Kernel } from '../../kernel.js';
+import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
+import {
+  type VmaInfo, type RefInfo, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
+  G_RELEASED, G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN,
+} from '../../state.js';
+import { EFAULT, EOPNOTSUPP } from '../../errno.js';
+import { covers, findLeaf, leafPage } from './pgtable.js';
+import { folioOf, folio_put_refs, folio_ref_add } from './swap.js';
+import { get_dev_pagemap, pgmapOf, put_dev_pagemap } from './memremap.js';
+import { mmap_read_lock, mmap_read_unlock } from '../fs/locks.js';
+import { emitHandleMmFault } from './fault.js';
+
+export interface GupCall {
+  v: VmaInfo;
+  p0: number; // first region page
+  n: number; // pages
+  ref: RefInfo;
+  pin: boolean;
+  longterm: boolean;
+  fast: boolean;
+  write: boolean;
+  fileBacked: boolean;
+}
+
+const isFsdax = (k: Kernel, r: number) => pgmapOf(k, r).pgmap === 'MEMORY_DEVICE_FS_DAX';
+
+/** folio_is_longterm_pinnable (include/linux/mm.h): FS-DAX folios are not, from patch 17 on. */
+function folio_is_longterm_pinnable(k: Kernel, h: number): boolean {
+  return !(isFsdax(k, h) && k.fix('gup-dont-allow-foll-longterm-pinning-of-fs-dax-pages'));
+}
+
+/** try_grab_folio (mm/gup.c): FOLL_GET +1; FOLL_PIN +1024 on a small folio, +1 and _pincount +1 on a large one. */
+function try_grab_folio(k: Kernel, c: GupCall, j: number, page: number, caller: string): void {
+  const h = folioOf(k, page);
+  if (c.pin && k.m[k.r(h) + R_ORDER] > 0) {
+    folio_ref_add(k, h, 1, caller);
+    k.m[k.r(h) + R_PIN]++;
+  } else folio_ref_add(k, h, c.pin ? GUP_PIN_COUNTING_BIAS : 1, caller);
+  const o = c.ref.off;
+  k.m[o + G_PAGES + 2 * j] = page + 1;
+  k.m[o + G_PAGES + 2 * j + 1] = k.m[k.r(page) + R_GEN];
+  k.m[o + G_N] = j + 1;
+}
+
+/** gup_put_folio (mm/gup.c) / put_page for one page of a reference. */
+function gup_put_folio(k: Kernel, ref: RefInfo, page: number, caller: string): void {
+  const h = folioOf(k, page);
+  const pin = (k.m[ref.off + G_FLAGS] & G_PIN) !== 0;
+  if (pin && k.m[k.r(h) + R_ORDER] > 0) {
+    k.m[k.r(h) + R_PIN]--;
+    folio_put_refs(k, h, 1, caller);
+  } else folio_put_refs(k, h, pin ? GUP_PIN_COUNTING_BIAS : 1, caller);
+}
+
+/** Release every page of a reference (unpin_user_pages / put_page loop). */
+export function releaseRef(k: Kernel, ref: RefInfo, caller: string): void {
+  const n = k.m[ref.off + G_N];
+  for (let j = 0; j < n; j++) gup_put_folio(k, ref, k.m[ref.off + G_PAGES + 2 * j] - 1, caller);
+}
+
+export function emitGup(b: Builder, c: GupCall): void {
+  const J = b.local(); // pages grabbed so far
+  const P = b.local(); // region page being looked up (the fault site)
+  const PGMAP = b.local(); // old scheme: device + 1 of the cached get_dev_pagemap reference
+  const LOCKED = b.local(); // the slow path holds mmap_lock for read
+  const slow = new Label();
+  const follow = new Label();
+  const failed = new Label();
+  const done = new Label();
+  const fn = c.pin ? 'pin_user_pages' : 'get_user_pages';
+  b.step(fn, 'start', (k, t) => {
+    const o = c.ref.off;
+    k.m[o + G_FLAGS] = (c.pin ? G_PIN : 0) | (c.longterm ? G_LONGTERM : 0);
+    k.m[o + G_N] = 0;
+    k.m[o + G_STATE] = G_GRABBING;
+    k.m[k.L.threads[t].off + J] = 0;
+    return c.fast ? NEXT : slow.pc;
+  });
+  if (c.fast) {
+    b.step('gup_fast', 'lockless walk: grab pages whose entries allow it', (k, t) => {
+      const to = k.L.threads[t].off;
+      let j = k.m[to + J];
+      for (; j < c.n; j++) {
+        const p = c.p0 + j;
+        if (!covers(k, c.v, p)) break;
+        const l = findLeaf(k, c.v, p);
+        if (!l || (c.write && !(l.e & E_WRITE)) || l.e & E_ZERO) break;
+        const page = leafPage(k, l, p);
+        if (k.old) {
+          // devmap leaf: no FOLL_LONGTERM, and the pgmap must be alive
+          if (!(l.e & E_DEVMAP)) break;
+          if (c.longterm) break;
+          if (!get_dev_pagemap(k, k.L.recDevice[page])) break;
+          try_grab_folio(k, c, j, page, 'try_grab_folio_fast');
+          put_dev_pagemap(k, k.L.recDevice[page]);
+        } else {
+          if (l.e & E_SPECIAL) break; // v6.15's special huge PMD: GUP-fast falls back
+          if (c.longterm && !folio_is_longterm_pinnable(k, folioOf(k, page))) break;
+          try_grab_folio(k, c, j, page, 'try_grab_folio_fast');
+        }
+      }
+      k.m[to + J] = j;
+      return j === c.n ? done.pc : NEXT;
+    });
+  }
+  b.mark(slow);
+  b.step('__get_user_pages', 'mmap_read_lock', (k, t) => {
+    if (!mmap_read_lock(k, c.v.process)) return BLOCKED;
+    k.m[k.L.threads[t].off + LOCKED] = 1;
+    return NEXT;
+  });
+  b.mark(follow);
+  b.step('follow_page_mask', 'check_vma_flags, then look up and grab the next page', (k, t) => {
+    const to = k.L.threads[t].off;
+    for (;;) {
+      const j = k.m[to + J];
+      if (j === c.n) return done.pc;
+      const p = c.p0 + j;
+      if (!covers(k, c.v, p)) return fail(k, t, EFAULT, failed);
+      if (c.longterm && c.fileBacked) return fail(k, t, EOPNOTSUPP, failed); // check_vma_flags: vma_is_fsdax
+      const l = findLeaf(k, c.v, p);
+      if (!l || (c.write && !(l.e & E_WRITE)) || l.e & E_ZERO) {
+        k.m[to + P] = p;
+        return NEXT; // faultin_page
+      }
+      const page = leafPage(k, l, p);
+      if (k.old && l.e & E_DEVMAP && !k.m[to + PGMAP]) {
+        if (!get_dev_pagemap(k, k.L.recDevice[page])) return fail(k, t, EFAULT, failed);
+        k.m[to + PGMAP] = k.L.recDevice[page] + 1;
+      }
+      try_grab_folio(k, c, j, page, 'try_grab_folio');
+      k.m[to + J] = j + 1;
+    }
+  });
+  emitHandleMmFault(b, { v: c.v, pLocal: P, write: c.write, done: follow, err: failed, fileBacked: c.fileBacked });
+  b.mark(failed);
+  b.step(fn, 'failed: release the pages grabbed, mmap_read_unlock', (k, t) => {
+    const to = k.L.threads[t].off;
+    releaseRef(k, c.ref, 'gup_put_folio');
+    k.m[c.ref.off + G_STATE] = G_FAILED;
+    if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
+    if (k.m[to + LOCKED]) mmap_read_unlock(k, c.v.process);
+    return b.end.pc;
+  });
+  b.mark(done);
+  b.step(fn, 'done: mmap_read_unlock, put_dev_pagemap; the reference is held', (k, t) => {
+    const to = k.L.threads[t].off;
+    if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
+    k.m[to + PGMAP] = 0;
+    if (k.m[to + LOCKED]) mmap_read_unlock(k, c.v.process);
+    k.m[c.ref.off + G_STATE] = G_HELD;
+    k.note(fn, `${c.ref.name}: ${c.n} page(s) ${c.pin ? 'pinned (FOLL_PIN)' : 'referenced (FOLL_GET)'}${c.longterm ? ' FOLL_LONGTERM' : ''}`);
+    return b.end.pc;
+  });
+}
+export { G_RELEASED };

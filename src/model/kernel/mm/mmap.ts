@@ -1,0 +1,131 @@
+// mm/mmap.c, mm/vma.c, kernel/fork.c, kernel/exit.c: creating and tearing
+// down VMAs. A VMA here is one region as one process sees it; munmap may punch
+// holes in it (a split VMA in the kernel).
+import type { Kernel } from '../../kernel.js';
+import { BLOCKED, Builder, NEXT, fail } from '../../program.js';
+import {
+  type VmaInfo, D_ALIVE, D_MOUNTED, E_TABLE, F_MAPPED, F_NLINK, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, V_ANON_VMA, V_PRESENT,
+} from '../../state.js';
+import { EINVAL, ENXIO, EBUSY } from '../../errno.js';
+import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
+import { zap_range } from './unmap.js';
+import { copy_present_pte, vma_needs_copy } from './memory.js';
+import { pmdAt, pteAt } from './pgtable.js';
+
+function units(k: Kernel, v: VmaInfo): number {
+  const R = k.L.regions[v.region];
+  return Math.ceil(R.npages / R.unitPages);
+}
+
+function dropVma(k: Kernel, v: VmaInfo): void {
+  const R = k.L.regions[v.region];
+  zap_range(k, v, 0, R.npages, true, 'unmap_vmas');
+  k.m[v.off + V_PRESENT] = 0;
+  k.m[v.off + V_ANON_VMA] = 0;
+  for (let u = 0; u < units(k, v); u++) k.m[v.coverOff + u] = 0;
+  if (R.hasPmd) for (let c = 0; c < Math.ceil(R.npages / PMD_NR); c++) k.m[v.pmdOff + c] = 0; // free_pgtables
+  if (R.kind === 'file') k.m[k.L.files[R.target].off + F_MAPPED]--; // fput(vm_file)
+}
+
+/** mmap(2): do_mmap -> the file's ->mmap (xfs_file_mmap, or dax_mmap + check_vma for device-DAX). */
+export function emitMmap(b: Builder, v: VmaInfo): void {
+  b.step('do_mmap', 'mmap_write_lock, create the VMA', (k, t) => {
+    const R = k.L.regions[v.region];
+    if (!mmap_write_lock(k, v.process, t)) return BLOCKED;
+    const failWith = (e: number) => {
+      mmap_write_unlock(k, v.process);
+      k.m[k.L.regionStateOff + R.id] = RG_FAILED;
+      return fail(k, t, e, b.end);
+    };
+    if (R.kind === 'device') {
+      const D = k.L.devices[R.target];
+      if (!k.m[D.off + D_ALIVE]) return failWith(ENXIO);
+      if (!R.shared) return failWith(EINVAL); // check_vma: device-DAX must be shared
+      if (R.npages % D.alignPages || R.pgoff % D.alignPages) return failWith(EINVAL); // check_vma: alignment
+    } else {
+      const F = k.L.files[R.target];
+      if (!k.m[F.off + F_NLINK] || !k.m[k.L.devices[F.device].off + D_MOUNTED]) return failWith(EINVAL);
+      k.m[F.off + F_MAPPED]++;
+    }
+    k.m[v.off + V_PRESENT] = 1;
+    for (let u = 0; u < units(k, v); u++) k.m[v.coverOff + u] = 1;
+    k.m[k.L.regionStateOff + R.id] = RG_MADE;
+    mmap_write_unlock(k, v.process);
+    k.note('do_mmap', `${R.name}: ${R.npages} page(s) at 0x${R.base.toString(16)}, ${R.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}`);
+    return NEXT;
+  });
+}
+
+/** munmap(2): do_vmi_munmap: zap the range, shrink or remove the VMA. */
+export function emitMunmap(b: Builder, v: VmaInfo, p0: number, n: number): void {
+  b.step('do_vmi_munmap', 'mmap_write_lock, zap the range, shrink the VMA', (k, t) => {
+    const R = k.L.regions[v.region];
+    if (!mmap_write_lock(k, v.process, t)) return BLOCKED;
+    if (!k.m[v.off + V_PRESENT]) {
+      mmap_write_unlock(k, v.process);
+      return NEXT;
+    }
+    if (R.unitPages > 1 && (p0 % R.unitPages || n % R.unitPages)) {
+      mmap_write_unlock(k, v.process);
+      return fail(k, t, EINVAL, b.end); // dev_dax_may_split
+    }
+    zap_range(k, v, p0, p0 + n, true, 'unmap_vmas');
+    for (let p = p0; p < p0 + n; p += R.unitPages) k.m[v.coverOff + Math.floor(p / R.unitPages)] = 0;
+    let left = 0;
+    for (let u = 0; u < units(k, v); u++) left += k.m[v.coverOff + u];
+    if (!left) dropVma(k, v);
+    else if (R.hasPmd) {
+      // free_pgtables for 2 MiB blocks no longer covered at all
+      for (let c = 0; c < R.npages; c += PMD_NR) {
+        let any = false;
+        for (let p = c; p < Math.min(c + PMD_NR, R.npages); p += R.unitPages) if (k.m[v.coverOff + Math.floor(p / R.unitPages)]) any = true;
+        if (!any) k.m[pmdAt(v, c)] &= ~E_TABLE;
+      }
+    }
+    mmap_write_unlock(k, v.process);
+    k.note('do_vmi_munmap', `${R.name}: pages ${p0}..${p0 + n - 1} unmapped${left ? '' : ', VMA removed'}`);
+    return NEXT;
+  });
+}
+
+/** fork(2): dup_mmap copies every VMA; copy_page_range copies PTEs only where vma_needs_copy. */
+export function emitFork(b: Builder, parent: number, child: number): void {
+  b.step('dup_mmap', 'copy the VMAs (and, where needed, the page tables) to the child', (k, t) => {
+    if (!mmap_write_lock(k, parent, t)) return BLOCKED;
+    const P = k.L.processes[parent];
+    const C = k.L.processes[child];
+    for (const v of k.L.vmas) {
+      if (v.process !== parent || !k.m[v.off + V_PRESENT]) continue;
+      const cid = C.vmas[v.region];
+      if (cid < 0) continue;
+      const c = k.L.vmas[cid];
+      const R = k.L.regions[v.region];
+      k.m[c.off + V_PRESENT] = 1;
+      k.m[c.off + V_ANON_VMA] = k.m[v.off + V_ANON_VMA];
+      for (let u = 0; u < units(k, v); u++) k.m[c.coverOff + u] = k.m[v.coverOff + u];
+      if (R.kind === 'file') k.m[k.L.files[R.target].off + F_MAPPED]++;
+      if (vma_needs_copy(k, v) && R.hasPte) {
+        for (let p = 0; p < R.npages; p++) copy_present_pte(k, v, c, p);
+        for (let ch = 0; R.hasPmd && ch < R.npages; ch += PMD_NR) if (k.m[pmdAt(v, ch)] & E_TABLE) k.m[pmdAt(c, ch)] |= k.m[pmdAt(v, ch)] & E_TABLE ? E_TABLE | 1 : 0;
+      }
+    }
+    k.m[C.off + P_ALIVE] = 1;
+    mmap_write_unlock(k, parent);
+    k.note('dup_mmap', `${C.name} forked from ${P.name}`);
+    void pteAt;
+    return NEXT;
+  });
+}
+
+/** exit(2): exit_mmap tears down every VMA. */
+export function emitExit(b: Builder, proc: number): void {
+  b.step('exit_mmap', 'unmap and free every VMA', (k, t) => {
+    if (!mmap_write_lock(k, proc, t)) return BLOCKED;
+    for (const v of k.L.vmas) if (v.process === proc && k.m[v.off + V_PRESENT]) dropVma(k, v);
+    k.m[k.L.processes[proc].off + P_ALIVE] = 2;
+    mmap_write_unlock(k, proc);
+    k.note('exit_mmap', `${k.L.processes[proc].name} exited`);
+    return NEXT;
+  });
+}
+export { EBUSY };

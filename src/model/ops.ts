@@ -1,0 +1,180 @@
+// Scenario operations -> kernel programs. Each step of each thread becomes one
+// Program; its first action waits for what the step names (a region or a GUP
+// reference made by another thread) and skips the step if its maker failed.
+import type { Scenario, Step } from '../scenario/types.js';
+import type { Kernel } from './kernel.js';
+import { BLOCKED, Builder, Label, NEXT, Program, fail } from './program.js';
+import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS, F_ISIZE, D_ALIVE } from './state.js';
+import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
+import { emitMmap, emitMunmap, emitFork, emitExit } from './kernel/mm/mmap.js';
+import { emitHandleMmFault } from './kernel/mm/fault.js';
+import { emitGup, releaseRef } from './kernel/mm/gup.js';
+import { emitTruncate, emitPunchHole, emitUnlink, emitUnmount, emitWrite, emitReflink, emitRemoveDevice, emitEvict, firstEvictable, evictable } from './kernel/fs/xfs.js';
+import { emitWriteback } from './kernel/fs/dax.js';
+
+const PG = 4096;
+
+export function buildPrograms(scn: Scenario, L: Layout): Program[][] {
+  return scn.threads.map((ts, t) => ts.steps.map((s, i) => buildStep(scn, L, t, s, `${ts.name}.${i + 1} ${s.op}`)));
+}
+
+function regionId(L: Layout, name: string): number {
+  return L.regions.find((r) => r.name === name)!.id;
+}
+function refOf(L: Layout, name: string) {
+  return L.refs.find((g) => g.name === name)!;
+}
+const fileId = (L: Layout, name: string) => L.files.find((f) => f.name === name)!.id;
+const devId = (L: Layout, name: string) => L.devices.find((d) => d.name === name)!.id;
+
+function buildStep(scn: Scenario, L: Layout, t: number, s: Step, name: string): Program {
+  const b = new Builder(name);
+  const proc = L.threads[t].process;
+  const vmaFor = (region: string) => {
+    const r = regionId(L, region);
+    const vid = L.processes[proc].vmas[r];
+    return { r, v: vid >= 0 ? L.vmas[vid] : null };
+  };
+  /** Wait until region `name` was mmapped (skip if that failed). */
+  const needRegion = (r: number) =>
+    b.step('(scenario)', `wait for region ${L.regions[r].name}`, (k) => {
+      const st = k.m[k.L.regionStateOff + r];
+      if (st === RG_NONE) return BLOCKED;
+      if (st === RG_FAILED) return b.end.pc;
+      return NEXT;
+    });
+  const needRef = (g: ReturnType<typeof refOf>) =>
+    b.step('(scenario)', `wait for reference ${g.name}`, (k) => {
+      const st = k.m[g.off + G_STATE];
+      if (st === G_NONE || st === G_GRABBING) return BLOCKED;
+      if (st === G_FAILED) return b.end.pc;
+      return NEXT;
+    });
+
+  switch (s.op) {
+    case 'mmap': {
+      const { v } = vmaFor(s.as);
+      emitMmap(b, v!);
+      break;
+    }
+    case 'munmap': {
+      const { r, v } = vmaFor(s.at.region);
+      needRegion(r);
+      if (!v) b.step('do_vmi_munmap', 'no such mapping in this process', () => NEXT);
+      else emitMunmap(b, v, s.at.offset / PG, Math.ceil(s.len / PG));
+      const R = L.regions[r];
+      if (R.kind === 'file') emitEvict(b, (k) => (evictable(k, R.target) ? R.target : -1));
+      break;
+    }
+    case 'touch': {
+      const { r, v } = vmaFor(s.at.region);
+      needRegion(r);
+      if (!v) {
+        b.step('handle_mm_fault', 'address not mapped in this process', (k, t2) => fail(k, t2, SIGSEGV, b.end));
+        break;
+      }
+      const P = b.local();
+      const p0 = s.at.offset / PG;
+      const n = Math.max(1, Math.ceil(s.len / PG));
+      const loop = new Label();
+      const next = new Label();
+      b.step('(scenario)', 'touch: first page', (k, t2) => {
+        k.m[k.L.threads[t2].off + P] = p0;
+        return NEXT;
+      });
+      b.mark(loop);
+      emitHandleMmFault(b, { v, pLocal: P, write: s.write, done: next, err: b.end, fileBacked: L.regions[r].kind === 'file' });
+      b.mark(next);
+      b.step('(scenario)', 'touch: next page', (k, t2) => {
+        const o = k.L.threads[t2].off + P;
+        k.m[o]++;
+        return k.m[o] < p0 + n ? loop.pc : NEXT;
+      });
+      break;
+    }
+    case 'gup': {
+      const { r, v } = vmaFor(s.at.region);
+      needRegion(r);
+      const ref = refOf(L, s.as);
+      if (!v) {
+        b.step('get_user_pages', 'address not mapped in this process', (k, t2) => {
+          k.m[ref.off + G_STATE] = G_FAILED;
+          return fail(k, t2, EFAULT, b.end);
+        });
+        break;
+      }
+      emitGup(b, { v, p0: s.at.offset / PG, n: Math.max(1, Math.ceil(s.len / PG)), ref, pin: s.pin, longterm: s.longterm, fast: s.fast, write: s.write, fileBacked: L.regions[r].kind === 'file' });
+      break;
+    }
+    case 'unpin': {
+      const g = refOf(L, s.ref);
+      needRef(g);
+      b.step(g.name && 'unpin_user_pages', `release ${g.name}`, (k, t2) => {
+        if (k.m[g.off + G_STATE] !== G_HELD) return fail(k, t2, EINVAL, b.end);
+        releaseRef(k, g, k.m[g.off + 2] & 1 ? 'unpin_user_page' : 'put_page');
+        k.m[g.off + G_STATE] = G_RELEASED;
+        return NEXT;
+      });
+      break;
+    }
+    case 'dma_write': {
+      const g = refOf(L, s.ref);
+      needRef(g);
+      b.step('(device)', `DMA write through ${g.name}`, (k, t2) => dmaWrite(k, t2, g, b.end));
+      break;
+    }
+    case 'fork': {
+      const child = L.processes.findIndex((p) => p.name === s.child);
+      emitFork(b, proc, child);
+      break;
+    }
+    case 'exit':
+      emitExit(b, proc);
+      emitEvict(b, (k) => firstEvictable(k));
+      break;
+    case 'truncate':
+      emitTruncate(b, fileId(L, s.file), s.size);
+      break;
+    case 'punch_hole':
+      emitPunchHole(b, fileId(L, s.file), s.offset, s.len);
+      break;
+    case 'unlink':
+      emitUnlink(b, fileId(L, s.file));
+      break;
+    case 'unmount':
+      emitUnmount(b, devId(L, s.device));
+      break;
+    case 'reflink':
+      emitReflink(b, fileId(L, s.src), fileId(L, s.dst), s.offset, s.len, s.dst_offset);
+      break;
+    case 'write':
+      emitWrite(b, fileId(L, s.file), s.offset, s.len);
+      break;
+    case 'fsync':
+      emitWriteback(b, fileId(L, s.file));
+      break;
+    case 'remove_device':
+      emitRemoveDevice(b, devId(L, s.device));
+      break;
+  }
+  void scn;
+  return b.build();
+}
+
+/** A device writes through every page of a held reference: the block must still be the one that was pinned (N9). */
+function dmaWrite(k: Kernel, t: number, g: ReturnType<typeof refOf>, end: Label): number {
+  if (k.m[g.off + G_STATE] !== G_HELD) return fail(k, t, EINVAL, end);
+  const n = k.m[g.off + G_N];
+  for (let j = 0; j < n; j++) {
+    const r = k.m[g.off + G_PAGES + 2 * j] - 1;
+    const gen = k.m[g.off + G_PAGES + 2 * j + 1];
+    const d = k.L.devices[k.L.recDevice[r]];
+    if (d.type !== 'fsdax') continue;
+    if (k.m[k.r(r) + R_USERS] === 0 || k.m[k.r(r) + R_GEN] !== gen)
+      k.warn('block-reuse-under-dma', '(device)', `DMA through ${g.name} wrote block ${k.L.recPfn[r]} of ${d.name}, which the filesystem has ${k.m[k.r(r) + R_USERS] ? 'reallocated' : 'freed'}`);
+  }
+  k.note('(device)', `DMA write through ${g.name}: ${n} page(s)`);
+  void F_ISIZE;
+  void D_ALIVE;
+  return NEXT;
+}

@@ -1,0 +1,92 @@
+// Kernel paths as small programs of labelled atomic actions (PlusCal style).
+//
+// An operation (a page fault, truncate, ...) is split where the kernel can be
+// interleaved: at lock acquisitions, waits and wake-ups. Each action runs
+// atomically and returns where the thread goes next. The program counter and
+// the locals live in the thread's state words, so a thread can be stopped
+// between any two actions, copied, and resumed.
+
+import type { Kernel } from './kernel.js';
+import { T_PC, T_STATUS, T_KEY, T_L0, THREAD_LOCALS, S_SLEEPING, T_ERR } from './state.js';
+
+/** Returned by an action whose guard is false: nothing changed, the thread is not enabled. */
+export const BLOCKED = -1;
+/** Go on with the next action. */
+export const NEXT = -2;
+
+export type Run = (k: Kernel, t: number) => number | void;
+
+export interface Action {
+  fn: string; // kernel function this step belongs to
+  what: string; // what the step does, in a few words
+  run: Run;
+}
+
+export class Label {
+  pc = -1;
+}
+
+export class Program {
+  constructor(
+    readonly name: string,
+    readonly actions: Action[],
+  ) {}
+}
+
+/** Builds a program; helpers for kernel paths emit their steps into it. */
+export class Builder {
+  readonly actions: Action[] = [];
+  private nlocals = 0;
+  readonly end = new Label();
+
+  constructor(readonly name: string) {}
+
+  /** Append one atomic action. `run` returns a pc (via Label.pc), NEXT/undefined, or BLOCKED. */
+  step(fn: string, what: string, run: Run): void {
+    this.actions.push({ fn, what, run });
+  }
+
+  /** Place a label at the next action. */
+  mark(l: Label): Label {
+    l.pc = this.actions.length;
+    return l;
+  }
+  here(): Label {
+    return this.mark(new Label());
+  }
+
+  /** A thread-local variable slot for this program (state word index of thread t: thread off + T_L0 + i). */
+  local(): number {
+    if (this.nlocals >= THREAD_LOCALS) throw new Error(`program ${this.name}: more than ${THREAD_LOCALS} locals`);
+    return T_L0 + this.nlocals++;
+  }
+
+  build(): Program {
+    this.mark(this.end);
+    return new Program(this.name, this.actions);
+  }
+}
+
+/** Thread-word helpers. */
+export function tw(k: Kernel, t: number, field: number): number {
+  return k.m[k.L.threads[t].off + field];
+}
+export function setTw(k: Kernel, t: number, field: number, v: number): void {
+  k.m[k.L.threads[t].off + field] = v;
+}
+
+/** Put thread t to sleep on `key`; it resumes at `resume` once woken. */
+export function sleepOn(k: Kernel, t: number, key: number, resume: Label): number {
+  const o = k.L.threads[t].off;
+  k.m[o + T_STATUS] = S_SLEEPING;
+  k.m[o + T_KEY] = key;
+  return resume.pc;
+}
+
+/** Finish the operation with an errno (0 = success) and jump to `to` (cleanup) or the end. */
+export function fail(k: Kernel, t: number, errno: number, to: Label): number {
+  k.m[k.L.threads[t].off + T_ERR] = errno;
+  return to.pc;
+}
+
+export { T_PC };
