@@ -98,4 +98,5 @@ program
     void describeConfig;
   });
 
+(await import('../oracle/cli.js')).registerOracle(program);
 program.parseAsync().catch(fatal);

@@ -1,0 +1,38 @@
+#!/bin/busybox sh
+# PID 1 of the daxref oracle guest: load the modules, then for every scenario program in /scn:
+# make a fresh filesystem on the emulated pmem, mount it with DAX, run the program, unmount.
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+FS=ext4 DIO_NS=6000000000
+for a in $(cat /proc/cmdline); do
+	case $a in daxref.fs=*) FS=${a#daxref.fs=};; daxref.dio_ns=*) DIO_NS=${a#daxref.dio_ns=};; esac
+done
+for m in $(cat /lib/mod/order); do
+	case $m in
+	null_blk) insmod /lib/mod/$m.ko nr_devices=1 irqmode=2 completion_nsec=$DIO_NS;;
+	*) insmod /lib/mod/$m.ko;;
+	esac || echo "DAXREF-GUEST insmod $m failed"
+done
+insmod /lib/mod/daxref_page.ko || echo "DAXREF-GUEST insmod daxref_page failed"
+i=0
+while [ ! -e /dev/pmem0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+echo "DAXREF-GUEST kernel $(uname -r) fs $FS pmem dax=$(cat /sys/block/pmem0/queue/dax 2>/dev/null) uptime $(cut -d' ' -f1 /proc/uptime)"
+mkdir -p /mnt
+for s in $(ls /scn); do
+	if [ "$FS" = xfs ]; then
+		mkfs.xfs -f -q /dev/pmem0 >/dev/null 2>&1 || echo "DAXREF-GUEST mkfs.xfs failed"
+		mount -t xfs -o dax=always /dev/pmem0 /mnt || echo "DAXREF-GUEST mount failed"
+	else
+		mkfs.ext4 -F -q -b 4096 /dev/pmem0 || echo "DAXREF-GUEST mkfs.ext4 failed"
+		mount -t ext4 -o dax=always /dev/pmem0 /mnt || echo "DAXREF-GUEST mount failed"
+	fi
+	grep -q ' /mnt .*dax' /proc/mounts || echo "DAXREF $s {\"t\":\"error\",\"message\":\"/mnt is not mounted with dax\"}"
+	timeout 300 /scn/$s $s /mnt /dev/nullb0 || echo "DAXREF $s {\"t\":\"error\",\"message\":\"program exited with status $?\"}"
+	sync
+	umount /mnt 2>/dev/null || umount /mnt 2>/dev/null || echo "DAXREF-GUEST umount failed after $s"
+done
+dmesg | grep -E 'WARNING|BUG|Oops|hung_task|blocked for more' | head -20 | sed 's/^/DAXREF-GUEST dmesg: /'
+echo "DAXREF-GUEST done uptime $(cut -d' ' -f1 /proc/uptime)"
+poweroff -f
