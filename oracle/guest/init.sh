@@ -19,7 +19,8 @@ insmod /lib/mod/daxref_page.ko || echo "DAXREF-GUEST insmod daxref_page failed"
 i=0
 while [ ! -e /dev/pmem0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 echo "DAXREF-GUEST kernel $(uname -r) fs $FS pmem dax=$(cat /sys/block/pmem0/queue/dax 2>/dev/null) uptime $(cut -d' ' -f1 /proc/uptime)"
-mkdir -p /mnt
+mkdir -p /mnt /sys/kernel/debug
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 for s in $(ls /scn); do
 	if [ "$FS" = xfs ]; then
 		mkfs.xfs -f -q /dev/pmem0 >/dev/null 2>&1 || echo "DAXREF-GUEST mkfs.xfs failed"
@@ -29,10 +30,15 @@ for s in $(ls /scn); do
 		mount -t ext4 -o dax=always /dev/pmem0 /mnt || echo "DAXREF-GUEST mount failed"
 	fi
 	grep -q ' /mnt .*dax' /proc/mounts || echo "DAXREF $s {\"t\":\"error\",\"message\":\"/mnt is not mounted with dax\"}"
+	dmesg -c >/dev/null
+	# WARN_ON_ONCE sites fire again in every scenario
+	echo 1 > /sys/kernel/debug/clear_warn_once 2>/dev/null
 	timeout 300 /scn/$s $s /mnt /dev/nullb0 || echo "DAXREF $s {\"t\":\"error\",\"message\":\"program exited with status $?\"}"
+	# the kernel's WARNs during this scenario, for comparison with the model's WARN_ONs
+	dmesg | grep -E 'WARNING: CPU|BUG:|Oops|blocked for more than' | sed 's/\\/\\\\/g; s/"/\\"/g' |
+		while read -r l; do echo "DAXREF $s {\"t\":\"kwarn\",\"text\":\"$l\"}"; done
 	sync
 	umount /mnt 2>/dev/null || umount /mnt 2>/dev/null || echo "DAXREF-GUEST umount failed after $s"
 done
-dmesg | grep -E 'WARNING|BUG|Oops|hung_task|blocked for more' | head -20 | sed 's/^/DAXREF-GUEST dmesg: /'
 echo "DAXREF-GUEST done uptime $(cut -d' ' -f1 /proc/uptime)"
 poweroff -f

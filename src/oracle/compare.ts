@@ -85,7 +85,17 @@ export function compareRuns(model: Observation, kernel: Observation, labels: str
   const mu = model.unfinished.map((s) => labels[s]).join(', ') || 'none';
   const ku = kernel.unfinished.map((s) => labels[s]).join(', ') || 'none';
   if (mu !== ku) disagreements.push({ entry: Infinity, what: 'blocked at the end', model: mu, kernel: ku });
-  rows.push({ entry: Infinity, title: 'end', lines: [{ what: 'still blocked', model: mu, kernel: ku, differs: mu !== ku }] });
+  const mw = [...model.warns].sort().join(', ') || 'none';
+  const kw = [...kernel.warns].sort().join(', ') || 'none';
+  if (mw !== kw) disagreements.push({ entry: Infinity, what: 'kernel WARN', model: mw, kernel: kw });
+  rows.push({
+    entry: Infinity,
+    title: 'end',
+    lines: [
+      { what: 'still blocked', model: mu, kernel: ku, differs: mu !== ku },
+      { what: 'WARN in', model: mw, kernel: kw, differs: mw !== kw },
+    ],
+  });
   return { rows, disagreements };
 }
 

@@ -53,7 +53,7 @@ type Line = Record<string, unknown> & { t: string };
 
 /** The Observation of one scenario program's output. */
 export function parseKernelRun(lines: unknown[], threads: string[], files: string[]): KernelRun {
-  const obs: Observation = { entries: [], steps: new Map(), pages: [], unfinished: [], problems: [] };
+  const obs: Observation = { entries: [], steps: new Map(), pages: [], unfinished: [], problems: [], warns: [] };
   const layout: FileLayout[] = [];
   const fileOfIno = new Map<number, string>();
   let complete = false;
@@ -79,6 +79,13 @@ export function parseKernelRun(lines: unknown[], threads: string[], files: strin
       case 'unfinished':
         obs.unfinished.push(x.step as number);
         break;
+      case 'kwarn': {
+        // "WARNING: CPU: 1 PID: 189 at fs/dax.c:390 dax_disassociate_entry+0x86/0xb0"
+        const text = String(x.text);
+        const fn = /\bat \S+:\d+ ([\w.]+)\+/.exec(text)?.[1] ?? (/blocked for more than/.test(text) ? 'hung task' : text.replace(/^\[[^\]]*\]\s*/, '').slice(0, 60));
+        if (!obs.warns.includes(fn)) obs.warns.push(fn);
+        break;
+      }
       case 'end':
         complete = true;
         break;

@@ -39,6 +39,8 @@ export interface Observation {
   pages: (PageObs | null)[][];
   /** Steps still blocked at the end. */
   unfinished: number[];
+  /** Kernel functions that fired a WARN (model: its WARN_ON mirrors; kernel: dmesg). */
+  warns: string[];
   /** Things that make the kernel run doubtful (timing, errors of the harness). */
   problems: string[];
 }

@@ -19,7 +19,7 @@ export function predict(scn: Scenario, kernel: string, pages: OraclePage[]): Obs
   const n = L.threads.length;
   const base: number[] = [];
   scn.threads.reduce((acc, t, i) => ((base[i] = acc), acc + t.steps.length), 0);
-  const obs: Observation = { entries: [], steps: new Map(), pages: [], unfinished: [], problems: [] };
+  const obs: Observation = { entries: [], steps: new Map(), pages: [], unfinished: [], problems: [], warns: [] };
   const pending: number[] = new Array(n).fill(-1);
   const owes: boolean[] = new Array(n).fill(false);
   const lastBacking = new Map<string, number>();
@@ -44,7 +44,9 @@ export function predict(scn: Scenario, kernel: string, pages: OraclePage[]): Obs
   /** Run thread t until its current step finishes (true) or it cannot move. */
   const runOp = (t: number): boolean => {
     for (let guard = 0; guard < 1_000_000; guard++) {
+      k.events = [];
       const out = M.step(k, t);
+      for (const ev of k.events) if (ev.kind === 'warn' && ev.id?.startsWith('warn-') && !obs.warns.includes(ev.fn)) obs.warns.push(ev.fn);
       if (out === 'blocked') return false;
       noteBacking();
       if (out === 'op-done') return true;

@@ -88,7 +88,7 @@ export function translate(scn: Scenario): string {
     '#include "runtime.h"',
     '',
     `static const struct dr_file files[] = {`,
-    ...scn.files.map((f) => `\t{ ${cstr(f.name)}, ${f.size}UL },`),
+    ...scn.files.map((f) => `\t{ ${cstr(f.name)}, ${f.size}UL, ${f.align ?? 0}UL },`),
     '};',
     `static const struct dr_process processes[] = {`,
     ...procs.map((p) => `\t{ ${cstr(p)}, ${children.has(p) ? 0 : 1} },`),
