@@ -32,20 +32,34 @@ export function unsupportedReason(scn: Scenario, fs: OracleFs): string | null {
   for (const s of steps) if (s.op === 'fork') procs.add(s.child);
   if (scn.threads.length > MAX_THREADS || procs.size > MAX_PROCESSES) return 'too many threads or processes for the runtime';
   if (steps.filter((s) => s.op === 'gup').length > MAX_REFS) return 'too many GUP references for the runtime';
-  if (oraclePages(scn).length > MAX_PAGES) return 'too many pages named';
   return null;
 }
 
-/** The file pages the scenario's expectations name; the first page of every file if none. */
+/** The file pages read after every step: those the expectations name, then the pages the
+ * steps touch, pin, map or punch (first and last of each range), then each file's first page. */
 export function oraclePages(scn: Scenario): OraclePage[] {
   const seen = new Map<string, OraclePage>();
-  for (const e of scn.expect) {
-    if (e.page?.kind !== 'file') continue;
-    const offset = Math.floor(e.page.offset / 4096) * 4096;
-    const label = `${e.page.file}@${fmtOffset(offset)}`;
-    if (!seen.has(label)) seen.set(label, { file: e.page.file, offset, label });
-  }
-  if (seen.size === 0) for (const f of scn.files) seen.set(`${f.name}@0`, { file: f.name, offset: 0, label: `${f.name}@0` });
+  const add = (file: string, off: number) => {
+    const offset = Math.floor(off / 4096) * 4096;
+    const label = `${file}@${fmtOffset(offset)}`;
+    if (!seen.has(label) && seen.size < MAX_PAGES) seen.set(label, { file, offset, label });
+  };
+  for (const e of scn.expect) if (e.page?.kind === 'file') add(e.page.file, e.page.offset);
+  const regions = new Map<string, { file: string; offset: number; len: number }>();
+  for (const t of scn.threads) for (const s of t.steps) if (s.op === 'mmap' && s.file) regions.set(s.as, { file: s.file, offset: s.offset, len: s.len });
+  const range = (file: string, off: number, len: number) => {
+    add(file, off);
+    if (len > 4096) add(file, off + len - 1);
+  };
+  for (const t of scn.threads)
+    for (const s of t.steps) {
+      if (s.op === 'touch' || s.op === 'gup') {
+        const r = regions.get(s.at.region);
+        if (r) range(r.file, r.offset + s.at.offset, s.len);
+      } else if (s.op === 'punch_hole') range(s.file, s.offset, s.len);
+      else if (s.op === 'reflink') range(s.dst, s.dst_offset, s.len);
+    }
+  for (const f of scn.files) if (f.size > 0) add(f.name, 0);
   return [...seen.values()];
 }
 

@@ -82,8 +82,9 @@ test('unsupportedReason: device-DAX, reflink on ext4, remove_device are skipped 
   assert.equal(unsupportedReason(scn('t2-ext4-truncate-waits-mapped.yaml'), 'ext4'), null);
 });
 
-test('oraclePages: the pages the expectations name, once each, 4K-aligned', () => {
-  assert.deepEqual(oraclePages(scn('t2-ext4-truncate-waits-mapped.yaml')).map((p) => p.label), ['F@8K', 'F@4K', 'F@2M']);
+test('oraclePages: the pages the expectations name, then the ends of touched and pinned ranges, once each', () => {
+  assert.deepEqual(oraclePages(scn('t2-ext4-truncate-waits-mapped.yaml')).map((p) => p.label), ['F@8K', 'F@4K', 'F@2M', 'F@0', 'F@4092K']);
+  assert.deepEqual(oraclePages(scn('s6-reflink-two-files.yaml')).map((p) => p.label).sort(), ['A@0', 'B@0']);
 });
 
 test('parsePageLine: counters, and the mapping named by inode', () => {
@@ -97,7 +98,7 @@ test('parsePageLine: counters, and the mapping named by inode', () => {
 /** A kernel run of t2-ext4 on 6.12 as the guest prints it (the values of REPORT.md T2). */
 function t2Console(truncateBlocks: boolean, rcWhileBlocked: number): string {
   const p = (e: number, rc: number, mapping: string) =>
-    `DAXREF 000 {"t":"pages","entry":${e},"pages":["pfn=40202 ref=${rc} map=0 pin=-1 order=0 pgmap=fsdax mapping=${mapping}","pfn=40201 ref=1 map=0 pin=-1 order=0 pgmap=fsdax mapping=${mapping}","pfn=40400 ref=1 map=0 pin=-1 order=0 pgmap=fsdax mapping=${mapping}"]}`;
+    `DAXREF 000 {"t":"pages","entry":${e},"pages":["pfn=40202 ref=${rc} map=0 pin=-1 order=0 pgmap=fsdax mapping=${mapping}","pfn=40201 ref=1 map=0 pin=-1 order=0 pgmap=fsdax mapping=${mapping}","pfn=40400 ref=1 map=0 pin=-1 order=0 pgmap=fsdax mapping=${mapping}","pfn=40200 ref=1 map=0 pin=-1 order=0 pgmap=fsdax mapping=${mapping}","pfn=405ff ref=1 map=0 pin=-1 order=0 pgmap=fsdax mapping=${mapping}"]}`;
   const lines = [
     'c[?7lDAXREF 000 {"t":"layout","file":0,"ino":12,"extents":[[0,138412032,4194304,1]]}',
     p(-1, 1, 'null'),
