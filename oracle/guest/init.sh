@@ -38,7 +38,10 @@ for s in $(ls /scn); do
 	dmesg | grep -E 'WARNING: CPU|BUG:|Oops|blocked for more than' | sed 's/\\/\\\\/g; s/"/\\"/g' |
 		while read -r l; do echo "DAXREF $s {\"t\":\"kwarn\",\"text\":\"$l\"}"; done
 	sync
-	umount /mnt 2>/dev/null || umount /mnt 2>/dev/null || echo "DAXREF-GUEST umount failed after $s"
+	# (a scenario may have unmounted it itself)
+	if grep -q ' /mnt ' /proc/mounts; then
+		umount /mnt 2>/dev/null || { sleep 1; umount /mnt; } || echo "DAXREF $s {\"t\":\"error\",\"message\":\"cannot unmount /mnt after the run: later scenarios of this boot may fail\"}"
+	fi
 done
 echo "DAXREF-GUEST done uptime $(cut -d' ' -f1 /proc/uptime)"
 poweroff -f
