@@ -5,7 +5,7 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
-FS=ext4 DIO_NS=6000000000
+FS=ext4 DIO_NS=8000000000
 for a in $(cat /proc/cmdline); do
 	case $a in daxref.fs=*) FS=${a#daxref.fs=};; daxref.dio_ns=*) DIO_NS=${a#daxref.dio_ns=};; esac
 done
