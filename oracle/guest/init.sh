@@ -21,13 +21,15 @@ while [ ! -e /dev/pmem0 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 echo "DAXREF-GUEST kernel $(uname -r) fs $FS pmem dax=$(cat /sys/block/pmem0/queue/dax 2>/dev/null) uptime $(cut -d' ' -f1 /proc/uptime)"
 mkdir -p /mnt /sys/kernel/debug
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-for s in $(ls /scn); do
+for s in $(ls /scn | grep -v '\.'); do
+	# /scn/ID.mkfs: extra mkfs options for this scenario (2 MiB stripe unit when a file asks for 2 MiB alignment)
+	OPTS=$(cat /scn/$s.mkfs 2>/dev/null)
 	if [ "$FS" = xfs ]; then
-		mkfs.xfs -f -q /dev/pmem0 >/dev/null 2>&1 || echo "DAXREF-GUEST mkfs.xfs failed"
-		mount -t xfs -o dax=always /dev/pmem0 /mnt || echo "DAXREF-GUEST mount failed"
+		mkfs.xfs -f -q $OPTS /dev/pmem0 >/dev/null 2>&1 || echo "DAXREF $s {\"t\":\"error\",\"message\":\"mkfs.xfs $OPTS failed\"}"
+		mount -t xfs -o dax=always /dev/pmem0 /mnt || echo "DAXREF $s {\"t\":\"error\",\"message\":\"mount failed\"}"
 	else
-		mkfs.ext4 -F -q -b 4096 /dev/pmem0 || echo "DAXREF-GUEST mkfs.ext4 failed"
-		mount -t ext4 -o dax=always /dev/pmem0 /mnt || echo "DAXREF-GUEST mount failed"
+		mkfs.ext4 -F -q -b 4096 $OPTS /dev/pmem0 || echo "DAXREF $s {\"t\":\"error\",\"message\":\"mkfs.ext4 $OPTS failed\"}"
+		mount -t ext4 -o dax=always /dev/pmem0 /mnt || echo "DAXREF $s {\"t\":\"error\",\"message\":\"mount failed\"}"
 	fi
 	grep -q ' /mnt .*dax' /proc/mounts || echo "DAXREF $s {\"t\":\"error\",\"message\":\"/mnt is not mounted with dax\"}"
 	dmesg -c >/dev/null

@@ -306,6 +306,14 @@ static void *worker(void *arg)
 
 static void proc_main(int p)
 {
+	/* a forked child must not keep the parent's vmsplice pipes: their pages' references
+	 * belong to the process that took them, and its unpin must drop them */
+	if (!S->processes[p].initial)
+		for (int g = 0; g < S->nrefs; g++)
+			if (sh->refs[g].held && sh->refs[g].kind == DR_GUP_GET) {
+				close(sh->refs[g].pipe_r);
+				close(sh->refs[g].pipe_w);
+			}
 	sh->pid[p] = getpid();
 	for (int t = 0; t < S->nthreads; t++) {
 		if (S->threads[t].process != p) continue;
@@ -543,16 +551,6 @@ int main(int argc, char **argv)
 		int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 		if (fd < 0) { out("{\"t\":\"error\",\"message\":\"create %s: %s\"}", path, strerror(errno)); return 3; }
 		unsigned long sz = S->files[f].size;
-		if (S->files[f].align > 4096) {
-			/* ask for the scenario's extent alignment: an xfs extent size hint (ext4 has none) */
-			struct fsxattr fx;
-			if (ioctl(fd, FS_IOC_FSGETXATTR, &fx) == 0) {
-				fx.fsx_xflags |= FS_XFLAG_EXTSIZE;
-				fx.fsx_extsize = S->files[f].align;
-				if (ioctl(fd, FS_IOC_FSSETXATTR, &fx))
-					out("{\"t\":\"note\",\"message\":\"%s: no extent size hint (%s): placement is the filesystem's\"}", S->files[f].name, strerror(errno));
-			}
-		}
 		if (sz && fallocate(fd, 0, 0, sz)) out("{\"t\":\"note\",\"message\":\"fallocate %s: %s\"}", path, strerror(errno));
 		for (unsigned long o = 0; o < sz; o += sizeof zero)
 			if (pwrite(fd, zero, sz - o < sizeof zero ? sz - o : sizeof zero, o) < 0)

@@ -11,7 +11,7 @@ enum dr_op {
 };
 enum dr_gup_kind { DR_GUP_GET /* vmsplice */, DR_GUP_PIN /* O_DIRECT */, DR_GUP_LONGTERM /* io_uring */ };
 
-struct dr_file { const char *name; unsigned long size; unsigned long align; /* 0: the filesystem's choice */ };
+struct dr_file { const char *name; unsigned long size; };
 struct dr_process { const char *name; int initial; };
 struct dr_thread { const char *name; int process; };
 

@@ -28,10 +28,28 @@ export function unsupportedReason(scn: Scenario, fs: OracleFs): string | null {
     if (s.op === 'mmap' && s.addr !== undefined) return 'mmap at a fixed address is not translated';
     if (s.op === 'gup' && !s.pin && s.len > MAX_VMSPLICE) return `gup FOLL_GET of ${s.len} bytes: vmsplice holds at most ${MAX_VMSPLICE}`;
   }
+  const held = refOutlivesExit(scn);
+  if (held) return held;
   const procs = new Set(scn.threads.map((t) => t.process));
   for (const s of steps) if (s.op === 'fork') procs.add(s.child);
   if (scn.threads.length > MAX_THREADS || procs.size > MAX_PROCESSES) return 'too many threads or processes for the runtime';
   if (steps.filter((s) => s.op === 'gup').length > MAX_REFS) return 'too many GUP references for the runtime';
+  return null;
+}
+
+/** A GUP reference whose process exits before (or without) its unpin: the real reference is a
+ * pipe or an O_DIRECT read of that process and ends with it, the model's outlives it. */
+function refOutlivesExit(scn: Scenario): string | null {
+  const procOf = new Map(scn.threads.map((t) => [t.name, t.process]));
+  for (const t of scn.threads)
+    for (const s of t.steps) {
+      if (s.op !== 'gup') continue;
+      const p = t.process;
+      const exits = scn.threads.filter((u) => u.process === p && u.steps.some((x) => x.op === 'exit'));
+      if (!exits.length) continue;
+      const unpinned = scn.threads.some((u) => procOf.get(u.name) === p && u.steps.some((x, i) => x.op === 'unpin' && x.ref === s.as && u.steps.slice(i).some((y) => y.op === 'exit')));
+      if (!unpinned) return `GUP reference ${s.as} of process ${p} outlives the process's exit (a real pipe or O_DIRECT read ends with its process)`;
+    }
   return null;
 }
 
@@ -102,7 +120,7 @@ export function translate(scn: Scenario): string {
     '#include "runtime.h"',
     '',
     `static const struct dr_file files[] = {`,
-    ...scn.files.map((f) => `\t{ ${cstr(f.name)}, ${f.size}UL, ${f.align ?? 0}UL },`),
+    ...scn.files.map((f) => `\t{ ${cstr(f.name)}, ${f.size}UL },`),
     '};',
     `static const struct dr_process processes[] = {`,
     ...procs.map((p) => `\t{ ${cstr(p)}, ${children.has(p) ? 0 : 1} },`),

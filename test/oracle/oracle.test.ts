@@ -11,7 +11,7 @@ import { translate, unsupportedReason, oraclePages } from '../../src/oracle/tran
 import { parseKernelRun, parsePageLine, splitConsole } from '../../src/oracle/kernel-output.js';
 import { compareRuns, isKnown } from '../../src/oracle/compare.js';
 import { predict } from '../../src/oracle/predict.js';
-import { loadKnown, modelScenario, ORACLE_DIR } from '../../src/oracle/run.js';
+import { loadKnown, modelScenario, mkfsOptions, ORACLE_DIR } from '../../src/oracle/run.js';
 import { stepLabels } from '../../src/oracle/observe.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
@@ -182,5 +182,12 @@ test('known differences: matched by scenario, kernel and prefix; a missing reaso
 
 test('the checked-in known-differences file loads, and every entry has a reason', () => {
   const list = loadKnown(join(ORACLE_DIR, 'known-differences.yaml'));
+  assert.ok(list.length > 0);
   for (const k of list) assert.ok(k.reason.length > 10, k.scenario);
+});
+
+test('mkfs options: a 2 MiB stripe unit on xfs only when a file asks for 2 MiB alignment', () => {
+  assert.match(mkfsOptions(scn('s3-pmd-partial-munmap.yaml'), 'xfs'), /su=2m/);
+  assert.equal(mkfsOptions(scn('t1-xfs-unaligned.yaml'), 'xfs'), '');
+  assert.equal(mkfsOptions(scn('s3-pmd-partial-munmap.yaml'), 'ext4'), '');
 });
