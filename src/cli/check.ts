@@ -18,6 +18,7 @@ interface CheckFlags {
   maxMemory?: string;
   workers: string;
   por: boolean;
+  symmetry: boolean;
   format: 'text' | 'json';
 }
 
@@ -37,6 +38,7 @@ export function registerCheck(program: Command): void {
     .option('--max-memory <size>', 'stop when resident memory passes this (e.g. 4G)')
     .addOption(new Option('--workers <n>', 'worker threads').choices(['1', '2']).default('1'))
     .option('--no-por', 'turn partial-order reduction off')
+    .option('--no-symmetry', 'turn symmetry reduction off')
     .addOption(new Option('--format <f>', 'output').choices(['text', 'json']).default('text'))
     .addHelpText('after', '\nExit status: 0 ok, 1 violation, 2 bad input, 3 incomplete (a bound was hit).')
     .action(async (file: string, o: CheckFlags) => {
@@ -56,6 +58,7 @@ export function registerCheck(program: Command): void {
           maxMemory: o.maxMemory === undefined ? undefined : bytes(o.maxMemory),
           workers: o.workers === '2' ? 2 : 1,
           por: o.por,
+          symmetry: o.symmetry,
           onProgress: bar?.update,
         });
       } catch (e) {
@@ -105,7 +108,7 @@ function progressBar(): { update: (p: Progress) => void; stop: () => void } | un
 
 export function formatCheck(r: CheckResult, file: string): string {
   const out: string[] = [];
-  out.push(`${file}: ${r.kernel}${r.por ? '' : ', no partial-order reduction'}`);
+  out.push(`${file}: ${r.kernel}${r.por ? '' : ', no partial-order reduction'}${r.symmetry ? '' : ', no symmetry reduction'}`);
   if (r.verdict === 'ok') out.push('verdict: ok (every interleaving explored, no invariant broken)');
   else if (r.verdict === 'incomplete') out.push(`verdict: incomplete (${r.incomplete}; no violation in the states explored)`);
   else {

@@ -26,6 +26,8 @@ export interface CheckOptions {
   workers?: 1 | 2;
   /** Partial-order reduction (default on). */
   por?: boolean;
+  /** Symmetry reduction for interchangeable threads (default on). */
+  symmetry?: boolean;
   onProgress?: (p: Progress) => void;
   /**
    * Replace kernel configuration before the search: the hook for modelling a
@@ -46,6 +48,7 @@ export interface CheckResult {
   depth: number;
   workers: number;
   por: boolean;
+  symmetry: boolean;
   /** Why the search stopped early (verdict incomplete). */
   incomplete?: string;
   violation?: {
@@ -66,8 +69,10 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
   if (opts.variant) cfg = opts.variant(cfg);
   const M = new Machine(scn, cfg);
   const por = opts.por ?? true;
+  const symmetry = opts.symmetry ?? true;
   const so = {
     por,
+    symmetry,
     invariant: opts.invariant,
     maxStates: opts.maxStates ?? Number.MAX_SAFE_INTEGER,
     maxSeconds: opts.maxSeconds ?? Infinity,
@@ -92,6 +97,7 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
     depth: r.depth,
     workers: parallel ? 2 : 1,
     por,
+    symmetry,
     ...(r.incomplete ? { incomplete: r.incomplete } : {}),
   };
   if (r.violation) {

@@ -16,6 +16,18 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
+import { type Symmetry, NO_SYMMETRY, UNIT_HOLDER, plainWords } from './symmetry.js';
+
+interface GroupKeys {
+  units: Int32Array[];
+  r1: Int32Array; // per relative position: keys of the two lanes
+  r2: Int32Array;
+  base1: number; // a unit's lane sums in the initial state (the same for every unit)
+  base2: number;
+}
+
+const held = (v: number) => (v !== 0 ? 1 : 0);
+
 export class Codec {
   readonly n: number;
   private readonly k1: Int32Array; // per-word keys of the two hash lanes
@@ -28,12 +40,22 @@ export class Codec {
   hi = 0;
   lo = 0;
 
-  /** `vars`: the words that can differ from `init` (the others are never compared or hashed). */
+  private readonly vars: Int32Array;
+  private readonly holders: Int32Array;
+  private readonly groups: GroupKeys[];
+
+  /**
+   * `vars`: the words that can differ from `init` (the others are never
+   * compared or hashed); `sym`: interchangeable units and lock-holder words.
+   */
   constructor(
     readonly init: Int32Array,
-    private readonly vars: Int32Array,
+    vars: Int32Array,
+    sym: Symmetry = NO_SYMMETRY,
   ) {
     const n = (this.n = init.length);
+    this.vars = plainWords(sym, vars, n);
+    this.holders = sym.holders;
     this.k1 = new Int32Array(n);
     this.k2 = new Int32Array(n);
     this.g1 = new Int32Array(n);
@@ -51,8 +73,34 @@ export class Codec {
       b1 = (b1 + this.g1[i]) | 0;
       b2 = (b2 + this.g2[i]) | 0;
     }
+    // holder words and units are hashed whole, not against the initial state
+    for (const i of this.holders) {
+      b1 = (b1 - this.g1[i]) | 0;
+      b2 = (b2 - this.g2[i]) | 0;
+    }
+    for (const g of sym.groups) for (const u of g) for (const i of u) {
+      b1 = (b1 - this.g1[i]) | 0;
+      b2 = (b2 - this.g2[i]) | 0;
+    }
     this.base1 = b1;
     this.base2 = b2;
+    this.groups = sym.groups.map((units) => {
+      const len = units[0].length;
+      const r1 = new Int32Array(len);
+      const r2 = new Int32Array(len);
+      let u1 = 0;
+      let u2 = 0;
+      for (let j = 0; j < len; j++) {
+        seed = fmix(seed + 0x6d2b79f5);
+        r1[j] = seed;
+        seed = fmix(seed + 0x6d2b79f5);
+        r2[j] = seed;
+        const v = j === UNIT_HOLDER ? held(init[units[0][j]]) : init[units[0][j]];
+        u1 = (u1 + fmix(v ^ r1[j])) | 0;
+        u2 = (u2 + fmix(Math.imul(v, 0x27d4eb2f) + r2[j])) | 0;
+      }
+      return { units, r1, r2, base1: u1, base2: u2 };
+    });
   }
 
   /**
@@ -75,6 +123,40 @@ export class Codec {
       h2 = (h2 + fmix(Math.imul(v, 0x27d4eb2f) + k2[i]) - g2[i]) | 0;
       out[w++] = i;
       out[w++] = v;
+    }
+    const holders = this.holders;
+    for (let j = 0; j < holders.length; j++) {
+      const i = holders[j];
+      const v = m[i];
+      h1 = (h1 + fmix(held(v) ^ k1[i])) | 0;
+      h2 = (h2 + fmix(Math.imul(held(v), 0x27d4eb2f) + k2[i])) | 0;
+      if (v === init[i]) continue;
+      out[w++] = i;
+      out[w++] = v;
+    }
+    for (let gi = 0; gi < this.groups.length; gi++) {
+      const g = this.groups[gi];
+      const r1 = g.r1, r2 = g.r2;
+      for (let ui = 0; ui < g.units.length; ui++) {
+        const u = g.units[ui];
+        let u1 = g.base1;
+        let u2 = g.base2;
+        for (let j = 0; j < u.length; j++) {
+          const i = u[j];
+          const v = m[i];
+          const v0 = init[i];
+          if (v === v0) continue;
+          out[w++] = i;
+          out[w++] = v;
+          const a = j === UNIT_HOLDER ? held(v) : v;
+          const b = j === UNIT_HOLDER ? held(v0) : v0;
+          u1 = (u1 + fmix(a ^ r1[j]) - fmix(b ^ r1[j])) | 0;
+          u2 = (u2 + fmix(Math.imul(a, 0x27d4eb2f) + r2[j]) - fmix(Math.imul(b, 0x27d4eb2f) + r2[j])) | 0;
+        }
+        // a non-linear mix per unit, then a sum: the same multiset of units, the same hash
+        h1 = (h1 + fmix(u1 ^ 0x5bd1e995)) | 0;
+        h2 = (h2 + fmix(u2 + Math.imul(u1, 0x01000193))) | 0;
+      }
     }
     out[at] = (w - at - 1) >>> 1;
     this.hi = fmix(h1 ^ Math.imul(h2, 0x9e3779b1)) >>> 0;

@@ -8,6 +8,7 @@ import { Machine } from '../machine.js';
 import { configFor, type SimOptions } from '../simulate.js';
 import { checkFinal, checkInvariants } from '../../model/invariants.js';
 import { variableWords } from '../../model/layout.js';
+import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
 import { FingerprintTable } from './fptable.js';
 import { Codec, Links, StateQueue } from './store.js';
 import { Independence } from './independence.js';
@@ -17,6 +18,7 @@ export interface WorkerInit {
   scenario: Scenario;
   sim: SimOptions;
   por: boolean;
+  symmetry: boolean;
   invariant?: string;
   id: number;
   workers: number;
@@ -46,7 +48,7 @@ const L = M.L;
 const nt = L.threads.length;
 const s0 = M.initial();
 const k = M.kernel(s0);
-const codec = new Codec(s0.m, variableWords(L));
+const codec = new Codec(s0.m, variableWords(L), init.symmetry ? findSymmetry(init.scenario, L, s0.m) : NO_SYMMETRY);
 const table = new FingerprintTable();
 const links = new Links(Math.max(1, Math.ceil(Math.log2(Math.max(2, nt)))));
 let queue = new StateQueue(); // this level
