@@ -584,6 +584,12 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
   b.step('dax_layout_busy_page_range', 'scan the entries under xa_lock for a busy page', (k, t) => {
     const f = o.file(k, t);
     const to = k.L.threads[t].off;
+    if (k.m[to + MODE] === 2) {
+      // wait_entry_unlocked_exclusive (v6.15): xas_pause moved the index on before the sleep, so the reload
+      // (xas_load) and the walk go on after the entry waited for, which is never examined
+      k.note('wait_entry_unlocked_exclusive', `woken after xas_pause: the walk resumes at ${k.L.files[f].name} index ${k.m[to + IDX]}; the entry waited for is skipped`);
+      k.m[to + MODE] = 0;
+    }
     for (;;) {
       const slot = nextEntry(k, f, k.m[to + IDX], ALL);
       if (slot < 0) return noneBusy.pc;
@@ -604,9 +610,6 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
           k.m[to + MODE] = 2;
         } else k.m[to + IDX] = at;
         return sleepOn(k, t, keyEntry(f, at), scan);
-      }
-      if (k.m[to + MODE] === 2 && at !== k.m[to + IDX]) {
-        // after xas_pause the reload looks at exactly the next index; an entry further on is found by the loop
       }
       k.m[to + MODE] = 0;
       const busy = dax_busy_page(k, x);
