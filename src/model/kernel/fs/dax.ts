@@ -554,21 +554,18 @@ function idleWait(k: Kernel, page: number): { key: number; idle: boolean } {
 }
 
 /**
- * dax_break_layout / dax_break_layout_final (fs/dax.c), and their v6.12 form
- * (xfs_break_dax_layouts / ext4_break_layouts looping on
- * dax_layout_busy_page_range). Loop: unmap the file, scan its entries for a
- * busy page, wait for that page to go idle, rescan. Once nothing is busy the
- * new kernels delete every entry of the file (patch 06; always for _final).
+ * dax_layout_busy_page_range (fs/dax.c) over the whole file: unmap every user
+ * mapping of it, then walk its entries for a busy page (bug 02 shortcut, bug 03
+ * skip and the v6.15 xas_pause skip per the kernel's fixes). Leaves the busy
+ * page + 1 in thread local BUSY and goes to `wait`, or to `noneBusy`. Returns
+ * the label of its first step (a rescan jumps there).
  */
-export function emitBreakLayout(b: Builder, o: BreakOpts): void {
+export function emitLayoutBusyScan(b: Builder, file: (k: Kernel, t: number) => number, BUSY: number, wait: Label, noneBusy: Label): Label {
   const IDX = b.local(); // next index to scan
-  const MODE = b.local(); // old scan: 1 = inside get_unlocked_entry, waiting for the next entry
-  const BUSY = b.local(); // busy page + 1
+  const MODE = b.local(); // old scan: 1 = inside get_unlocked_entry, waiting for the next entry; 2 = woken after xas_pause
   const rescan = b.here();
-  const noneBusy = new Label();
-  const wait = new Label();
   b.step('dax_layout_busy_page_range', 'unmap_mapping_pages over the whole file', (k, t) => {
-    const f = o.file(k, t);
+    const f = file(k, t);
     const to = k.L.threads[t].off;
     k.m[to + IDX] = 0;
     k.m[to + MODE] = 0;
@@ -582,7 +579,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
   });
   const scan = b.here();
   b.step('dax_layout_busy_page_range', 'scan the entries under xa_lock for a busy page', (k, t) => {
-    const f = o.file(k, t);
+    const f = file(k, t);
     const to = k.L.threads[t].off;
     if (k.m[to + MODE] === 2) {
       // wait_entry_unlocked_exclusive (v6.15): xas_pause moved the index on before the sleep, so the reload
@@ -621,6 +618,21 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
       }
     }
   });
+  return rescan;
+}
+
+/**
+ * dax_break_layout / dax_break_layout_final (fs/dax.c), and their v6.12 form
+ * (xfs_break_dax_layouts / ext4_break_layouts looping on
+ * dax_layout_busy_page_range). Loop: unmap the file, scan its entries for a
+ * busy page, wait for that page to go idle, rescan. Once nothing is busy the
+ * new kernels delete every entry of the file (patch 06; always for _final).
+ */
+export function emitBreakLayout(b: Builder, o: BreakOpts): void {
+  const BUSY = b.local(); // busy page + 1
+  const noneBusy = new Label();
+  const wait = new Label();
+  const rescan = emitLayoutBusyScan(b, o.file, BUSY, wait, noneBusy);
   b.mark(wait);
   const recheck = b.here();
   b.step(o.final ? 'dax_break_layout_final' : 'dax_break_layout', 'wait_var_event until the busy page is idle', (k, t) => {
