@@ -682,7 +682,10 @@ export function emitDeleteMappingRange(b: Builder, file: (k: Kernel, t: number) 
       const at = slotIndex(k, f, slot);
       const after = at + (1 << entryOrder(x));
       if (x & X_LOCKED) {
-        k.m[to + IDX] = k.fix('fs-dax-fix-dont-skip-locked-entries') ? at : after;
+        // wait_entry_unlocked_exclusive: xas_reset reloads this entry; v6.15's xas_pause the next index
+        const reset = k.fix('fs-dax-fix-dont-skip-locked-entries');
+        k.m[to + IDX] = reset ? at : after;
+        if (!reset) k.note('wait_entry_unlocked_exclusive', `${k.L.files[f].name}@${at} is locked: sleep; xas_pause makes the walk resume at index ${after}, past it`);
         return sleepOn(k, t, keyEntry(f, at), loop);
       }
       dax_disassociate_entry(k, f, x, true);
