@@ -125,7 +125,6 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
     const T = L.threads[t];
     if (!M.ready(k.m, t)) return false;
     const opIdx = k.m[T.off + 1];
-    const act = M.action(k.m, t);
     k.events = [];
     k.warned = [];
     const outcome = M.step(k, t);
@@ -133,6 +132,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
       (pending[t] ??= { blocked: false }).blocked = true;
       return false;
     }
+    const act = M.lastAction!;
     const idx = steps.length + 1;
     const vs: Violation[] = [];
     noteBacking();

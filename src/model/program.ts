@@ -20,6 +20,12 @@ export interface Action {
   fn: string; // kernel function this step belongs to
   what: string; // what the step does, in a few words
   run: Run;
+  /**
+   * Touches only what no other thread reads or writes (the thread's own locals,
+   * or a word only this thread ever sets): not an interleaving point, so the
+   * engines run the thread's next action in the same atomic step.
+   */
+  local?: boolean;
 }
 
 export class Label {
@@ -44,6 +50,11 @@ export class Builder {
   /** Append one atomic action. `run` returns a pc (via Label.pc), NEXT/undefined, or BLOCKED. */
   step(fn: string, what: string, run: Run): void {
     this.actions.push({ fn, what, run });
+  }
+
+  /** Append an action that no other thread can observe (see Action.local). */
+  localStep(fn: string, what: string, run: Run): void {
+    this.actions.push({ fn, what, run, local: true });
   }
 
   /** Place a label at the next action. */

@@ -107,13 +107,13 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
     // bounds and progress, every so often
     if ((expanded & 1023) === 0) {
       const now = performance.now();
-      if (now - lastProgress >= PROGRESS_MS) {
+      const rss = process.memoryUsage.rss();
+      if (o.onProgress && now - lastProgress >= PROGRESS_MS) {
         lastProgress = now;
-        const rss = process.memoryUsage.rss();
-        o.onProgress?.({ states: table.size, transitions, depth, queue: queue.length, seconds: (now - start) / 1000, rss });
-        if (rss > o.maxMemory) return result('incomplete', { incomplete: `memory bound (${fmtBytes(o.maxMemory)}) reached` });
-        if ((now - start) / 1000 > o.maxSeconds) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
+        o.onProgress({ states: table.size, transitions, depth, queue: queue.length, seconds: (now - start) / 1000, rss });
       }
+      if (rss > o.maxMemory) return result('incomplete', { incomplete: `memory bound (${fmtBytes(o.maxMemory)}) reached` });
+      if ((now - start) / 1000 > o.maxSeconds) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
       if (links.length >= links.maxStates) return result('incomplete', { incomplete: `parent links full (${links.maxStates} states)` });
     }
     if (queue.length > peakQueue) peakQueue = queue.length;

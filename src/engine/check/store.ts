@@ -147,7 +147,8 @@ export class StateQueue {
   }
 }
 
-const LCHUNK = 1 << 20;
+const LCHUNK = 1 << 16;
+const LSHIFT = 16;
 
 /** Parent links: for each state ordinal, (parent ordinal << threadBits) | thread. 4 bytes per state. */
 export class Links {
@@ -163,12 +164,12 @@ export class Links {
   push(parent: number, thread: number): number {
     const i = this.length++;
     if ((i & (LCHUNK - 1)) === 0) this.chunks.push(new Uint32Array(LCHUNK));
-    this.chunks[i >>> 20][i & (LCHUNK - 1)] = (parent * 2 ** this.threadBits + thread) >>> 0;
+    this.chunks[i >>> LSHIFT][i & (LCHUNK - 1)] = (parent * 2 ** this.threadBits + thread) >>> 0;
     return i;
   }
   /** The link of one state: its parent's ordinal and the thread that stepped. */
   get(ordinal: number): { parent: number; thread: number } {
-    const v = this.chunks[ordinal >>> 20][ordinal & (LCHUNK - 1)];
+    const v = this.chunks[ordinal >>> LSHIFT][ordinal & (LCHUNK - 1)];
     return { parent: Math.floor(v / 2 ** this.threadBits), thread: v & (2 ** this.threadBits - 1) };
   }
 
@@ -177,7 +178,7 @@ export class Links {
     const out: number[] = [];
     const mask = 2 ** this.threadBits - 1;
     while (ordinal > 0) {
-      const v = this.chunks[ordinal >>> 20][ordinal & (LCHUNK - 1)];
+      const v = this.chunks[ordinal >>> LSHIFT][ordinal & (LCHUNK - 1)];
       out.push(v & mask);
       ordinal = Math.floor(v / 2 ** this.threadBits);
     }
