@@ -299,7 +299,7 @@ function emitMmaplockTwoInodesAndBreakDaxLayout(b: Builder, ip1: number, ip2: nu
     return pageBusy(k, page) ? BLOCKED : again.pc;
   });
   b.mark(none);
-  b.step('dax_break_layout', 'ip2: nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : done.pc));
+  b.localStep('dax_break_layout', 'ip2: nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : done.pc));
   emitDeleteMappingRange(b, () => ip2);
   b.mark(done);
 }
