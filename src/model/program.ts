@@ -72,6 +72,16 @@ export class Builder {
     return T_L0 + this.nlocals++;
   }
 
+  /**
+   * Emit a phase whose locals are dead once it is left (each of its steps
+   * initialises what it reads): later phases reuse their slots.
+   */
+  scope(emit: () => void): void {
+    const n = this.nlocals;
+    emit();
+    this.nlocals = n;
+  }
+
   build(): Program {
     this.mark(this.end);
     return new Program(this.name, this.actions);
