@@ -1,6 +1,7 @@
 // `daxref check`: every interleaving, a verdict, the shortest counterexample.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { parseDocument } from 'yaml';
 import cliProgress from 'cli-progress';
 import { loadScenarioFile, parseSize, type Scenario } from '../scenario/index.js';
 import { INVARIANTS } from '../model/invariants.js';
@@ -128,15 +129,14 @@ export function readReplay(path: string, scn: Scenario): number[] {
   } catch (e) {
     throw new UsageError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    const at = m ? Number(m[1]) : 0;
-    const before = text.slice(0, at).split('\n');
-    throw new UsageError(`${path}:${before.length}:${before[before.length - 1].length + 1}: not JSON: ${(e as Error).message}`);
+  // read with the YAML parser (a superset of JSON) for its located errors, as scenario files are
+  const parsed = parseDocument(text, { prettyErrors: false });
+  if (parsed.errors.length) {
+    const e = parsed.errors[0];
+    const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+    throw new UsageError(`${path}:${at.line}:${at.col}: not a JSON trace: ${e.message.split('\n')[0]}`);
   }
+  const doc: unknown = parsed.toJS();
   const root = doc as { states?: unknown; violation?: { trace?: { states?: unknown } } };
   const states = Array.isArray(root.states) ? root.states : root.violation?.trace?.states;
   if (!Array.isArray(states)) throw new UsageError(`${path}: not a daxref trace (no "states" array, nor "violation.trace.states")`);
