@@ -36,11 +36,13 @@ export class Codec {
   private readonly g2: Int32Array;
   private readonly base1: number;
   private readonly base2: number;
-  /** Fingerprint of the last encode()/hash(). */
+  /** Fingerprint of the last encode(). */
   hi = 0;
   lo = 0;
+  private h1 = 0; // its two hash lanes
+  private h2 = 0;
 
-  private readonly vars: Int32Array;
+  private readonly spans: Int32Array; // the plain variable words as runs [from, to)
   private readonly holders: Int32Array;
   private readonly groups: GroupKeys[];
 
@@ -54,7 +56,13 @@ export class Codec {
     sym: Symmetry = NO_SYMMETRY,
   ) {
     const n = (this.n = init.length);
-    this.vars = plainWords(sym, vars, n);
+    const plain = plainWords(sym, vars, n);
+    const spans: number[] = [];
+    for (let j = 0; j < plain.length; j++) {
+      if (spans.length && spans[spans.length - 1] === plain[j]) spans[spans.length - 1]++;
+      else spans.push(plain[j], plain[j] + 1);
+    }
+    this.spans = Int32Array.from(spans);
     this.holders = sym.holders;
     this.k1 = new Int32Array(n);
     this.k2 = new Int32Array(n);
@@ -109,21 +117,43 @@ export class Codec {
    * have room for 1 + 2n words.
    */
   encode(m: Int32Array, out: Int32Array, at: number): number {
+    let w = this.encodePlain(m, out, at + 1);
+    if (this.holders.length || this.groups.length) w = this.encodeSymmetric(m, out, w);
+    out[at] = (w - at - 1) >>> 1;
+    this.hi = fmix(this.h1 ^ Math.imul(this.h2, 0x9e3779b1)) >>> 0;
+    this.lo = this.h2 >>> 0;
+    return w - at;
+  }
+
+  /** The hot loop: words that differ from the initial state, hashed against it. */
+  private encodePlain(m: Int32Array, out: Int32Array, w: number): number {
     const init = this.init;
     const k1 = this.k1, k2 = this.k2, g1 = this.g1, g2 = this.g2;
+    const spans = this.spans;
     let h1 = this.base1;
     let h2 = this.base2;
-    const vars = this.vars;
-    let w = at + 1;
-    for (let j = 0; j < vars.length; j++) {
-      const i = vars[j];
-      const v = m[i];
-      if (v === init[i]) continue;
-      h1 = (h1 + fmix(v ^ k1[i]) - g1[i]) | 0;
-      h2 = (h2 + fmix(Math.imul(v, 0x27d4eb2f) + k2[i]) - g2[i]) | 0;
-      out[w++] = i;
-      out[w++] = v;
+    for (let s = 0; s < spans.length; s += 2) {
+      const to = spans[s + 1];
+      for (let i = spans[s]; i < to; i++) {
+        const v = m[i];
+        if (v === init[i]) continue;
+        h1 = (h1 + fmix(v ^ k1[i]) - g1[i]) | 0;
+        h2 = (h2 + fmix(Math.imul(v, 0x27d4eb2f) + k2[i]) - g2[i]) | 0;
+        out[w++] = i;
+        out[w++] = v;
+      }
     }
+    this.h1 = h1;
+    this.h2 = h2;
+    return w;
+  }
+
+  /** Lock-holder words (held/free) and interchangeable units (a sum of per-unit hashes). */
+  private encodeSymmetric(m: Int32Array, out: Int32Array, w: number): number {
+    const init = this.init;
+    const k1 = this.k1, k2 = this.k2;
+    let h1 = this.h1;
+    let h2 = this.h2;
     const holders = this.holders;
     for (let j = 0; j < holders.length; j++) {
       const i = holders[j];
@@ -158,10 +188,9 @@ export class Codec {
         h2 = (h2 + fmix(u2 + Math.imul(u1, 0x01000193))) | 0;
       }
     }
-    out[at] = (w - at - 1) >>> 1;
-    this.hi = fmix(h1 ^ Math.imul(h2, 0x9e3779b1)) >>> 0;
-    this.lo = h2 >>> 0;
-    return w - at;
+    this.h1 = h1;
+    this.h2 = h2;
+    return w;
   }
 
   /** Rebuild a state from an encoded entry. */

@@ -65,6 +65,9 @@ const owner = (lo: number) => (lo >>> 0) % W;
 // the outbox: [parent gid, thread, hi, lo, count, index, value, ...] per successor owned by another worker
 let out = new Int32Array(1 << 16);
 let outW = 0;
+// fingerprints recently handed over (direct-mapped): most successors are reached many times
+const SENT_BITS = 18;
+const sent = new Uint32Array(2 << SENT_BITS);
 const scratch = new Int32Array(1 + 2 * n);
 
 /** A state in k.m, reached from gid `parent` by `thread`, owned here: store it if new. */
@@ -108,6 +111,13 @@ function expandOne(gid: number, full: boolean): { found?: Found; transitions: nu
         if (f) return { found: f, transitions, maybeSeen: false };
       } else if (!full) return { transitions, maybeSeen: true };
     } else {
+      const slot = (hi >>> (32 - SENT_BITS)) << 1;
+      if (sent[slot] === hi && sent[slot + 1] === lo) {
+        if (!full) return { transitions, maybeSeen: true };
+        continue;
+      }
+      sent[slot] = hi;
+      sent[slot + 1] = lo;
       const words = 1 + 2 * scratch[0];
       if (outW + 4 + words > out.length) {
         const bigger = new Int32Array(Math.max(out.length * 2, outW + 4 + words));
