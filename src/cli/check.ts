@@ -121,8 +121,11 @@ export function formatCheck(r: CheckResult, file: string): string {
   return out.join('\n') + '\n';
 }
 
-/** The thread of every atomic step of a trace file (`daxref run --format json`, or `daxref check --format json`). */
-export function readReplay(path: string, scn: Scenario): number[] {
+/**
+ * The thread of every atomic step of a trace file (`daxref run --format json`,
+ * or `daxref check --format json`), and whether each action was a step of its own.
+ */
+export function readReplay(path: string, scn: Scenario): { threads: number[]; everyAction: boolean } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -137,14 +140,17 @@ export function readReplay(path: string, scn: Scenario): number[] {
     throw new UsageError(`${path}:${at.line}:${at.col}: not a JSON trace: ${e.message.split('\n')[0]}`);
   }
   const doc: unknown = parsed.toJS();
-  const root = doc as { states?: unknown; violation?: { trace?: { states?: unknown } } };
-  const states = Array.isArray(root.states) ? root.states : root.violation?.trace?.states;
+  type Trace = { states?: unknown; '#meta'?: { granularity?: string } };
+  const root = doc as Trace & { violation?: { trace?: Trace } };
+  const trace = Array.isArray(root.states) ? root : root.violation?.trace;
+  const states = trace?.states;
   if (!Array.isArray(states)) throw new UsageError(`${path}: not a daxref trace (no "states" array, nor "violation.trace.states")`);
   const names = scn.threads.map((t) => t.name);
-  return states.slice(1).map((s, i) => {
+  const threads = states.slice(1).map((s, i) => {
     const th = (s as { '#meta'?: { thread?: unknown } })?.['#meta']?.thread;
     const t = names.indexOf(th as string);
     if (t < 0) throw new UsageError(`${path}: state ${i + 1}: thread ${JSON.stringify(th)} is not a thread of scenario "${scn.name}" (${names.join(', ')})`);
     return t;
   });
+  return { threads, everyAction: trace?.['#meta']?.granularity === 'every action' };
 }

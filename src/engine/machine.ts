@@ -14,9 +14,15 @@ export type Outcome = 'blocked' | 'ran' | 'slept' | 'op-done';
 export class Machine {
   readonly L: Layout;
   readonly programs: Program[][];
+  /**
+   * fuseLocal: run a local action and the thread's next one as one atomic step
+   * (the default granularity). Off, every action is a step of its own: the
+   * checker's --no-por explores that full interleaving space.
+   */
   constructor(
     readonly scenario: Scenario,
     readonly cfg: KernelConfig,
+    readonly fuseLocal = true,
   ) {
     this.L = buildLayout(scenario);
     this.programs = buildPrograms(scenario, this.L);
@@ -86,7 +92,7 @@ export class Machine {
         return 'op-done';
       }
       m[o + T_PC] = next;
-      if (!act.local) return 'ran';
+      if (!act.local || !this.fuseLocal) return 'ran';
     }
   }
 }

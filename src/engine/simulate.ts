@@ -20,6 +20,8 @@ export interface SimOptions {
   without?: string[];
   /** A ready-made configuration (a variant); overrides kernel/with/without. */
   config?: KernelConfig;
+  /** Every action its own atomic step (a trace of `check --no-por`); default: local actions fused. */
+  everyAction?: boolean;
 }
 
 export interface TraceStep {
@@ -81,7 +83,7 @@ export class ReplayError extends Error {}
  */
 export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true, replay?: number[]): SimResult {
   const config = configFor(scn, opts);
-  const M = new Machine(scn, config);
+  const M = new Machine(scn, config, !opts.everyAction);
   const s = M.initial();
   const k = M.kernel(s);
   const L = M.L;

@@ -67,8 +67,8 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
   const scn = typeof scenario === 'string' ? loadScenarioFile(scenario) : scenario;
   let cfg = configFor(scn, opts);
   if (opts.variant) cfg = opts.variant(cfg);
-  const M = new Machine(scn, cfg);
   const por = opts.por ?? true;
+  const M = new Machine(scn, cfg, por);
   const symmetry = opts.symmetry ?? true;
   const so = {
     por,
@@ -101,7 +101,7 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
     ...(r.incomplete ? { incomplete: r.incomplete } : {}),
   };
   if (r.violation) {
-    const sim = simulate(scn, { config: cfg }, true, r.violation.path);
+    const sim = simulate(scn, { config: cfg, everyAction: !por }, true, r.violation.path);
     const last = sim.violations.filter((v) => v.id === r.violation!.id).pop();
     out.violation = {
       invariant: r.violation.id,
