@@ -114,7 +114,10 @@ export function formatCheck(r: CheckResult, file: string): string {
   else if (r.verdict === 'incomplete') out.push(`verdict: incomplete (${r.incomplete}; no violation in the states explored)`);
   else {
     const v = r.violation!;
-    out.push(`verdict: violation of ${v.invariant}`, `  ${v.message}`, '', `shortest trace (${v.steps.length} atomic steps; replay with: daxref run ${file} --kernel ... --replay TRACE.json):`);
+    const then = v.consequences.filter((id) => id !== v.invariant);
+    out.push(`verdict: violation of ${v.invariant}`, `  ${v.message}`);
+    if (then.length) out.push(`  (run on from there, it also breaks: ${then.join(', ')})`);
+    out.push('', `shortest trace (${v.steps.length} atomic steps; replay with: daxref run ${file} --kernel ... --replay TRACE.json):`);
     v.steps.forEach((s, i) => out.push(`${String(i + 1).padStart(4)} ${s}`));
   }
   out.push('', `${r.states.toLocaleString('en')} states, ${r.transitions.toLocaleString('en')} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s (${r.statesPerSecond.toLocaleString('en')} states/s), ${r.bytesPerState} bytes/state, ${r.workers} worker${r.workers > 1 ? 's' : ''}`);

@@ -22,6 +22,8 @@ export interface SimOptions {
   config?: KernelConfig;
   /** Every action its own atomic step (a trace of `check --no-por`); default: local actions fused. */
   everyAction?: boolean;
+  /** After a replay, go on round-robin to the end (what the violation leads to). */
+  continueReplay?: boolean;
 }
 
 export interface TraceStep {
@@ -184,7 +186,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
       k.events = ev;
       return moved;
     });
-    if (canMove) return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
+    if (canMove && !opts.continueReplay) return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
   } else if (scn.schedule) {
     for (const e of scn.schedule) {
       const t = L.threads.findIndex((x) => x.name === e.thread);
@@ -194,7 +196,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
     }
   }
   // then (or without a schedule) round-robin by operation until nothing can move
-  for (let moved = !replay; moved; ) {
+  for (let moved = !replay || !!opts.continueReplay; moved; ) {
     moved = false;
     for (const T of L.threads) if (!done(T.id) && runOp(T.id)) moved = true;
   }

@@ -54,8 +54,10 @@ export interface CheckResult {
   violation?: {
     invariant: string;
     message: string;
-    /** Atomic steps of the counterexample, as `thread: kernel function`. */
+    /** Atomic steps of the counterexample, as `thread: kernel function: what`. */
     steps: string[];
+    /** What the run leads to if it goes on from there (round-robin): every violation id, in order. */
+    consequences: string[];
     /** The same JSON trace as `daxref run --format json`, replayable with `--replay`. */
     trace: ReturnType<typeof toTrace>;
   };
@@ -107,6 +109,7 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
       invariant: r.violation.id,
       message: last?.message ?? r.violation.message,
       steps: sim.steps.map((s) => `${s.thread}: ${s.fn}: ${s.what}`),
+      consequences: [...new Set(simulate(scn, { config: cfg, everyAction: !por, continueReplay: true }, false, r.violation.path).violations.map((v) => v.id))],
       trace: toTrace(sim),
     };
   }
