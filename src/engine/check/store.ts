@@ -205,13 +205,25 @@ const CHUNK = 1 << 22; // words per frontier chunk (16 MiB)
 
 /** FIFO of encoded states with their ordinals, in chunks freed as they are consumed. */
 export class StateQueue {
-  private chunks: Int32Array[] = [];
+  private chunks: (Int32Array | null)[] = [];
   private wChunk = -1;
   private wPos = CHUNK;
   private rChunk = 0;
   private rPos = 0;
   length = 0;
   bytes = 0;
+
+  /** Empty the queue, keeping one chunk for reuse (a level-by-level search swaps two queues). */
+  clear(): void {
+    const keep = this.chunks.find((c) => c !== null);
+    this.chunks = keep ? [keep] : [];
+    this.bytes = keep ? keep.byteLength : 0;
+    this.wChunk = keep ? 0 : -1;
+    this.wPos = keep ? 0 : CHUNK;
+    this.rChunk = 0;
+    this.rPos = 0;
+    this.length = 0;
+  }
 
   /** Where reserve() says to write. */
   buf: Int32Array = new Int32Array(0);
@@ -220,13 +232,13 @@ export class StateQueue {
   /** Room for one entry of up to `words` words, at this.buf[this.at...] (an entry starts with its ordinal). */
   reserve(words: number): void {
     if (this.wPos + words + 1 > CHUNK) {
-      if (this.wChunk >= 0) this.chunks[this.wChunk][this.wPos] = -1; // end of chunk marker
+      if (this.wChunk >= 0) this.chunks[this.wChunk]![this.wPos] = -1; // end of chunk marker
       this.chunks.push(new Int32Array(Math.max(CHUNK, words + 2)));
-      this.bytes += this.chunks[this.chunks.length - 1].byteLength;
+      this.bytes += this.chunks[this.chunks.length - 1]!.byteLength;
       this.wChunk = this.chunks.length - 1;
       this.wPos = 0;
     }
-    this.buf = this.chunks[this.wChunk];
+    this.buf = this.chunks[this.wChunk]!;
     this.at = this.wPos;
   }
   /** Commit the entry reserved last, of `words` words. */
@@ -242,13 +254,13 @@ export class StateQueue {
   /** Move to the next entry (at this.rBuf[this.rAt...]); false when empty. */
   shift(): boolean {
     if (this.length === 0) return false;
-    let buf = this.chunks[this.rChunk];
+    let buf = this.chunks[this.rChunk]!;
     if (this.rPos >= buf.length || buf[this.rPos] === -1 || (this.rChunk === this.wChunk && this.rPos >= this.wPos)) {
       this.bytes -= buf.byteLength;
-      (this.chunks as (Int32Array | null)[])[this.rChunk] = null; // let it be collected
+      this.chunks[this.rChunk] = null; // let it be collected
       this.rChunk++;
       this.rPos = 0;
-      buf = this.chunks[this.rChunk];
+      buf = this.chunks[this.rChunk]!;
     }
     this.rBuf = buf;
     this.rAt = this.rPos;

@@ -66,7 +66,7 @@ const owner = (lo: number) => (lo >>> 0) % W;
 let out = new Int32Array(1 << 16);
 let outW = 0;
 // fingerprints recently handed over (direct-mapped): most successors are reached many times
-const SENT_BITS = 18;
+const SENT_BITS = 20;
 const sent = new Uint32Array(2 << SENT_BITS);
 const scratch = new Int32Array(1 + 2 * n);
 
@@ -174,6 +174,14 @@ function finishExpand(transitions: number, found: Found | undefined, timedOut: b
   return { type: 'expanded', outbox: buf, words: outW, transitions, found, timedOut };
 }
 
+/** The next level becomes the frontier; the consumed frontier's memory is reused for the next one. */
+function swapLevels(): void {
+  const done = queue;
+  queue = next;
+  next = done;
+  next.clear();
+}
+
 function absorb(inbox: Int32Array, words: number): FromWorker {
   let found: Found | undefined;
   for (let p = 0; p < words; ) {
@@ -191,8 +199,7 @@ function absorb(inbox: Int32Array, words: number): FromWorker {
     p += 4 + size;
   }
   // the level is complete: what was found becomes the frontier
-  queue = next;
-  next = new StateQueue();
+  swapLevels();
   return { type: 'absorbed', states: table.size, queue: queue.length, bytes: table.bytes + links.bytes, found };
 }
 
@@ -204,8 +211,7 @@ function absorb(inbox: Int32Array, words: number): FromWorker {
     const a = adopt(0, 0, codec.hi, codec.lo, scratch, 0)!;
     k.m = s0.m;
     found = stateFound(a.gid);
-    queue = next;
-    next = new StateQueue();
+    swapLevels();
   }
   parentPort!.postMessage({ type: 'ready', states: table.size, found } satisfies FromWorker);
 }
