@@ -21,6 +21,8 @@ export function unsupportedReason(scn: Scenario, fs: OracleFs): string | null {
   const fsdax = scn.devices.filter((d) => d.type === 'fsdax');
   if (scn.devices.some((d) => d.type === 'devdax')) return 'device-DAX: the guest has one legacy pmem namespace (raw mode), no /dev/daxX.Y';
   if (fsdax.length !== 1) return `needs ${fsdax.length} FS-DAX devices; the guest has one (/dev/pmem0)`;
+  const preempt = scn.schedule?.find((e) => e.steps);
+  if (preempt) return `schedule entry ${preempt.thread}:${preempt.steps} stops an operation after ${preempt.steps} atomic step(s); a real kernel cannot be stopped there`;
   const steps = scn.threads.flatMap((t) => t.steps);
   for (const s of steps) {
     if (s.op === 'remove_device') return 'remove_device: unbinding the pmem namespace under a mounted filesystem is not run';
