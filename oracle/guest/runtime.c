@@ -48,8 +48,9 @@
 
 enum { MB_IDLE, MB_RUNNING, MB_DONE };
 struct mbox { volatile int cmd, state, err; volatile double t0, t1; };
+enum { REF_NONE, REF_HELD, REF_RELEASED, REF_FAILED };
 struct ref {
-	volatile int kind, held, pipe_r, pipe_w, ring;
+	volatile int kind, held, state, pipe_r, pipe_w, ring;
 	volatile int dio_started, dio_done;
 	volatile long dio_ret;
 };
@@ -128,7 +129,17 @@ static void *dio_thread(void *arg)
 	return NULL;
 }
 
+static int gup_once(const struct dr_step *st);
+
+/* gup: take the reference; the scenario's later unpin/dma_write of a failed one do nothing */
 static int do_gup(const struct dr_step *st)
+{
+	int e = gup_once(st);
+	sh->refs[st->ref].state = e ? REF_FAILED : REF_HELD;
+	return e;
+}
+
+static int gup_once(const struct dr_step *st)
 {
 	struct ref *g = &sh->refs[st->ref];
 	char *addr = region_addr(st->region) + st->offset;
@@ -171,8 +182,11 @@ static int do_gup(const struct dr_step *st)
 static int do_unpin(const struct dr_step *st)
 {
 	struct ref *g = &sh->refs[st->ref];
-	if (!g->held) return 0; /* the reference was never taken (its step failed): nothing to drop */
+	/* as the model: the unpin of a failed GUP is skipped, a second unpin is EINVAL */
+	if (g->state == REF_FAILED) return 0;
+	if (g->state != REF_HELD) return EINVAL;
 	g->held = 0;
+	g->state = REF_RELEASED;
 	switch (g->kind) {
 	case DR_GUP_GET: close(g->pipe_r); close(g->pipe_w); break;
 	case DR_GUP_PIN: {
@@ -221,7 +235,8 @@ static int run_step(const struct dr_step *st)
 	}
 	case DR_GUP: return do_gup(st);
 	case DR_UNPIN: return do_unpin(st);
-	case DR_DMA_WRITE: return sh->refs[st->ref].held ? 0 : EINVAL;
+	case DR_DMA_WRITE: /* the device's access is the O_DIRECT I/O itself, or nothing for vmsplice */
+		return sh->refs[st->ref].state == REF_HELD || sh->refs[st->ref].state == REF_FAILED ? 0 : EINVAL;
 	case DR_FORK: {
 		pid_t c = fork();
 		if (c < 0) return errno;

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import { ScenarioError } from '../scenario/errors.js';
-import { runOracle, formatResult, failures, OracleError, ORACLE_DIR, ORACLE_KERNELS } from './run.js';
+import { runOracle, formatResult, failures, loadKnown, OracleError, ORACLE_DIR, ORACLE_KERNELS } from './run.js';
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
@@ -27,6 +27,11 @@ export function registerOracle(program: Command): void {
         for (const r of results) bad += failures(r);
         const ran = results.filter((r) => !r.skipped);
         const agree = ran.filter((r) => failures(r) === 0).length;
+        // a listed difference that did not show up in a run it applies to: maybe the model was fixed
+        const hit = new Set(results.flatMap((r) => (r.judged ?? []).flatMap((j) => (j.known ? [`${j.known.scenario}|${j.known.reason}`] : []))));
+        for (const k of loadKnown(o.known))
+          if (ran.some((r) => r.file.split('/').pop() === k.scenario && (!k.kernel || k.kernel === r.kernel) && (!k.fs || k.fs === r.fs)) && !hit.has(`${k.scenario}|${k.reason}`))
+            process.stderr.write(`daxref oracle: note: the known difference for ${k.scenario}${k.kernel ? ` on ${k.kernel}` : ''} did not occur: remove it from ${o.known}?\n`);
         process.stderr.write(`daxref oracle: ${ran.length} run(s), ${agree} without unlisted disagreement, ${results.length - ran.length} skipped; ${bad} unlisted disagreement(s) or problem(s)\n`);
         process.exitCode = bad ? 1 : 0;
       } catch (e) {
