@@ -46,7 +46,7 @@ cp "$KDIR/module/daxref_page.ko" "$R/lib/mod/"
 cp "$BINDIR"/* "$R/scn/"
 cp "$HERE/guest/init.sh" "$R/init" && chmod +x "$R/init"
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1) > "$WORK/initrd"
-echo "oracle-boot: kernel $K, $FS, $(ls "$BINDIR" | wc -l) scenario(s), modules: ${order[*]}" >&2
+echo "oracle-boot: kernel $K, $FS, $(ls "$BINDIR" | grep -vc "\\.") program(s), modules: ${order[*]}" >&2
 exec 3>&1
 timeout "${DAXREF_ORACLE_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
 	-kernel "$VMLINUZ" -initrd "$WORK/initrd" \
