@@ -98,4 +98,5 @@ program
     void describeConfig;
   });
 
+(await import('./report.js')).registerReportCommands(program);
 program.parseAsync().catch(fatal);

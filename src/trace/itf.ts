@@ -4,6 +4,9 @@
 // docs/trace-format.md.
 import type { SimResult } from '../engine/simulate.js';
 import { describeConfig } from '../model/versions.js';
+import { INVARIANTS } from '../model/invariants.js';
+
+const RULES = new Map(INVARIANTS.map((i) => [i.id, i.rule]));
 
 export function diffViews(a: unknown, b: unknown, path = '', out: Record<string, [unknown, unknown]> = {}): Record<string, [unknown, unknown]> {
   if (a === b) return out;
@@ -22,10 +25,13 @@ export function toTrace(r: SimResult) {
       format: 'ITF',
       'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
       source: r.scenario.source,
+      scenario: r.scenario.name,
       description: `daxref run of "${r.scenario.name}"`,
       kernel: describeConfig(r.config),
       scheme: r.config.scheme,
       fixes: [...r.config.fixes],
+      // the pgmap type of each device (folio views name their device)
+      device_types: Object.fromEntries(r.machine.L.devices.map((d) => [d.name, { type: d.type, pgmap: d.pgmap }])),
     },
     vars: ['threads', 'folios', 'page_tables', 'dax_entries', 'files', 'refs', 'processes', 'devices'],
     states: r.views.map((v, i) => {
@@ -38,7 +44,8 @@ export function toTrace(r: SimResult) {
       };
     }),
     ops: r.ops,
-    violations: r.violations,
+    // `rule`: the invariant in words (absent for kernel WARNs, whose message says it)
+    violations: r.violations.map((v) => (RULES.has(v.id) ? { ...v, rule: RULES.get(v.id) } : v)),
     expectations: r.expectations.map((e) => ({ ok: e.ok, message: e.message, line: e.expect.pos.line })),
   };
 }

@@ -1,0 +1,128 @@
+// The `report` and `view` commands: the trace viewer (issue 4). Registered on
+// the program by src/cli/main.ts.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { loadScenarioFile, ScenarioError } from '../scenario/index.js';
+import { KernelConfigError } from '../model/versions.js';
+import { LayoutError } from '../model/layout.js';
+import { simulate } from '../engine/simulate.js';
+import { toTrace } from '../trace/itf.js';
+import { readTrace, TraceInputError, type Trace } from '../view/model.js';
+import { renderReport, serveReport, ViewerBuildError } from '../view/report.js';
+
+export interface ReportInputOptions {
+  kernel?: string[];
+  with?: string[];
+  without?: string[];
+}
+
+const collect = (v: string, prev: string[]) => [...prev, v];
+
+function located(file: string, text: string, e: Error): ScenarioError {
+  const m = /position (\d+)/.exec(e.message);
+  let line = 1;
+  let col = 1;
+  if (m) {
+    const before = text.slice(0, Number(m[1]));
+    line = before.split('\n').length;
+    col = Number(m[1]) - before.lastIndexOf('\n');
+  }
+  return new ScenarioError(file, line, col, `invalid JSON: ${e.message.replace(/ in JSON at position \d+.*$/, '')}`);
+}
+
+/** A trace file (run --format json, or a check result with `trace`), parsed; null if the file is a scenario. */
+function traceFile(file: string): Trace | null {
+  if (!/\.json$/i.test(file)) return null;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+    throw new ScenarioError(file, 1, 1, `cannot read (${why})`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw located(file, text, e as Error);
+  }
+  if (!obj || typeof obj !== 'object' || !('states' in obj || 'trace' in obj || 'violation' in obj || 'verdict' in obj)) return null;
+  try {
+    return readTrace(obj);
+  } catch (e) {
+    if (e instanceof TraceInputError) throw new ScenarioError(file, 1, 1, e.message);
+    throw e;
+  }
+}
+
+/** The traces to show: one per trace file, or the runs of a scenario (two with --kernel given twice). */
+export function loadTraces(inputs: string[], o: ReportInputOptions): { traces: Trace[]; labels: string[] } {
+  const traces: Trace[] = [];
+  for (const file of inputs) {
+    const t = traceFile(file);
+    if (t) {
+      if (o.kernel?.length) throw new KernelConfigError(`${file} is a trace: --kernel applies to a scenario`);
+      traces.push(t);
+      continue;
+    }
+    const scn = loadScenarioFile(file);
+    const ks = o.kernel?.length ? o.kernel : [undefined];
+    if (ks.length > 2) throw new KernelConfigError('give --kernel at most twice (compare mode)');
+    // as in `daxref compare`: with two kernels, --with/--without change the second run
+    ks.forEach((kernel, i) => {
+      const fixes = ks.length === 1 || i === 1 ? { with: o.with, without: o.without } : {};
+      traces.push(toTrace(simulate(scn, { kernel, ...fixes })) as unknown as Trace);
+    });
+  }
+  if (traces.length > 2) throw new KernelConfigError('the viewer shows one trace, or two side by side');
+  const labels = traces.map((t) => String(t['#meta'].kernel ?? 'trace'));
+  if (labels.length === 2 && labels[0] === labels[1]) labels.splice(0, 2, `A: ${labels[0]}`, `B: ${labels[1]}`);
+  return { traces, labels };
+}
+
+function fail(e: unknown): never {
+  if (e instanceof ScenarioError || e instanceof KernelConfigError || e instanceof LayoutError || e instanceof ViewerBuildError) {
+    process.stderr.write(`daxref: ${e.message}\n`);
+    process.exit(2);
+  }
+  throw e;
+}
+
+export function buildPage(inputs: string[], o: ReportInputOptions): string {
+  const { traces, labels } = loadTraces(inputs, o);
+  return renderReport(traces, labels);
+}
+
+export function registerReportCommands(program: Command): void {
+  const inputs = (c: Command) =>
+    c
+      .argument('<input...>', 'a trace (daxref run --format json, or a daxref check result), or a scenario; two of them: side by side')
+      .option('--kernel <k>', 'kernel for a scenario; give twice for compare mode', collect, [])
+      .option('--with <fix>', 'add a fix switch (with two kernels: to the second run)', collect, [])
+      .option('--without <fix>', 'remove a fix switch (with two kernels: from the second run)', collect, []);
+
+  inputs(program.command('report').description('write the trace viewer as one self-contained HTML file'))
+    .option('-o, --output <file>', 'output HTML file', 'report.html')
+    .action((files: string[], o: ReportInputOptions & { output: string }) => {
+      try {
+        writeFileSync(o.output, buildPage(files, o));
+        process.stdout.write(`wrote ${o.output}\n`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+
+  inputs(program.command('view').description('serve the trace viewer on 127.0.0.1 (a free port unless --port)'))
+    .option('--port <n>', 'port (default: a free one)', '0')
+    .action(async (files: string[], o: ReportInputOptions & { port: string }) => {
+      const port = Number(o.port);
+      try {
+        if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KernelConfigError(`--port ${o.port}: not a port number`);
+        buildPage(files, o); // report bad input now, not at the first page load
+        const { url } = await serveReport(() => buildPage(files, o), port);
+        process.stdout.write(`daxref view: serving ${url} (Ctrl-C to stop; the page is rebuilt on reload)\n`);
+      } catch (e) {
+        fail(e);
+      }
+    });
+}
