@@ -77,7 +77,7 @@ root.append(
   h('div', { class: 'overview-wrap' }, overview, overviewCursor),
   actionEl,
   bannerEl,
-  h('div', { class: 'main' }, h('section', { class: 'timeline-wrap' }, h('h2', {}, 'Timeline (one lane per thread)'), timelineEl), panesEl),
+  h('div', { class: compare ? 'main compare' : 'main' }, h('section', { class: 'timeline-wrap' }, h('h2', {}, 'Timeline (one lane per thread)'), timelineEl), panesEl),
 );
 
 // ---------- navigation ----------

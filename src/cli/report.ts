@@ -18,16 +18,71 @@ export interface ReportInputOptions {
 
 const collect = (v: string, prev: string[]) => [...prev, v];
 
-function located(file: string, text: string, e: Error): ScenarioError {
-  const m = /position (\d+)/.exec(e.message);
-  let line = 1;
-  let col = 1;
-  if (m) {
-    const before = text.slice(0, Number(m[1]));
-    line = before.split('\n').length;
-    col = Number(m[1]) - before.lastIndexOf('\n');
+/** Offset of the first JSON syntax error in text (V8's messages do not always give it). */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const fail = (): never => {
+    throw i;
+  };
+  const ws = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const str = () => {
+    for (i++; i < text.length && text[i] !== '"'; i++) {
+      if (text.charCodeAt(i) < 0x20) fail();
+      if (text[i] === '\\') i++;
+    }
+    if (i >= text.length) fail();
+    i++;
+  };
+  const scalar = /-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?|true|false|null/y;
+  const list = (close: string, item: () => void) => {
+    i++;
+    ws();
+    if (text[i] === close) return void i++;
+    for (;;) {
+      item();
+      ws();
+      if (text[i] === close) return void i++;
+      if (text[i] !== ',') fail();
+      i++;
+    }
+  };
+  const value = (): void => {
+    ws();
+    if (text[i] === '{')
+      return list('}', () => {
+        ws();
+        if (text[i] !== '"') fail();
+        str();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+      });
+    if (text[i] === '[') return list(']', value);
+    if (text[i] === '"') return str();
+    scalar.lastIndex = i;
+    if (!scalar.test(text)) fail();
+    i = scalar.lastIndex;
+  };
+  try {
+    value();
+    ws();
+    if (i < text.length) fail();
+  } catch (e) {
+    if (typeof e !== 'number') throw e;
   }
-  return new ScenarioError(file, line, col, `invalid JSON: ${e.message.replace(/ in JSON at position \d+.*$/, '')}`);
+  return i;
+}
+
+function located(file: string, text: string, e: Error): ScenarioError {
+  const at = jsonErrorOffset(text);
+  const before = text.slice(0, at);
+  const line = before.split('\n').length;
+  const col = at - before.lastIndexOf('\n');
+  const why = e.message.split('\n')[0].replace(/ in JSON at position \d+.*$/, '').replace(/, "[^]*$/, '');
+  return new ScenarioError(file, line, col, `invalid JSON: ${why}`);
 }
 
 /** A trace file (run --format json, or a check result with `trace`), parsed; null if the file is a scenario. */
