@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseScenario } from '../src/scenario/index.js';
-import { simulate } from '../src/engine/simulate.js';
-import { toTrace } from '../src/trace/itf.js';
+import { packRun } from '../src/cli/report.js';
 import { renderReport } from '../src/view/report.js';
-import type { Trace } from '../src/view/model.js';
+import { unpackTrace } from '../src/view/model.js';
 import { launch } from '../test/view/browser.js';
 
 const target = Number(process.env.BENCH_VIEW_STEPS ?? 10_000);
@@ -45,11 +44,11 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 async function main() {
   const rounds = Math.ceil(target / 12); // ~6 steps per round (dma_write + touch), two threads
   let t0 = performance.now();
-  const r = simulate(parseScenario(longScenario(rounds), 'bench.yaml'));
+  const packed = packRun(parseScenario(longScenario(rounds), 'bench.yaml'), {});
   const simMs = performance.now() - t0;
-  const trace = toTrace(r) as unknown as Trace;
+  const trace = unpackTrace(packed);
   t0 = performance.now();
-  const html = renderReport([trace], [String(trace['#meta'].kernel)]);
+  const html = renderReport([packed], [String(trace['#meta'].kernel)]);
   const reportMs = performance.now() - t0;
   const dir = mkdtempSync(join(tmpdir(), 'daxref-bench-view-'));
   const file = join(dir, 'report.html');
@@ -91,7 +90,7 @@ async function main() {
     })()`)) as number;
     const out = [
       `daxref viewer benchmark: ${trace.states.length - 1} steps, ${Object.keys(trace.states[trace.states.length - 1].refs).length} GUP references`,
-      `  simulate + views        ${ms(simMs)}`,
+      `  simulate + pack         ${ms(simMs)}`,
       `  report HTML             ${ms(reportMs)}, ${(html.length / 1e6).toFixed(1)} MB`,
       `  page load (chromium)    ${ms(loadMs)}  (goto to first render done)`,
       `  step change (→ key)     mean ${ms(stepMs[0])}, p95 ${ms(stepMs[1])}, max ${ms(stepMs[2])}  (200 steps, render + layout)`,

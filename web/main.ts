@@ -4,7 +4,7 @@
 // is rendered; per-folio series and the timeline overview are computed on demand.
 import {
   alignTraces, changedFolioFields, changedUnder, divergentFolios, explainWaits, folioContaining, folioSeries, involvedObjects, pageTableTree, rowStates,
-  sleepIntervals, threadNames, traceTitle, violationSteps,
+  sleepIntervals, threadNames, unpackTrace, violationSteps,
   type FolioView, type Involved, type PtNode, type Series, type Trace, type TraceState, type TraceViolation, type ViewerData,
 } from '../src/view/model.js';
 import './style.css';
@@ -30,7 +30,7 @@ function s(tag: string, attrs: Record<string, string | number> = {}): SVGElement
 }
 
 const data = JSON.parse(document.getElementById('daxref-data')!.textContent!) as ViewerData;
-const traces: Trace[] = data.traces;
+const traces: Trace[] = data.traces.map(unpackTrace);
 const compare = traces.length === 2;
 // rows: for each row of the timeline, the state shown of each trace
 const rows: number[][] = compare ? rowStates(alignTraces(traces[0], traces[1])) : traces[0].states.map((_, i) => [i]);
@@ -41,6 +41,7 @@ const violations = traces.map(violationSteps);
 const seriesCache = traces.map(() => new Map<string, Series>());
 let cur = 0;
 let selected: string | null = null;
+let showQuiet = false;
 
 // Which row first shows each violation (per trace).
 const violationRow = violations.map((vs, k) => vs.map((v) => {
@@ -232,12 +233,19 @@ function renderPane(k: number): HTMLElement {
     ['pincount', 'pincount', (f) => String(f.pincount)],
     ['order', 'order', (f) => String(f.order)],
     ['mapping', 'mapping / share', fmtMapping],
-    ['block', 'block', (f) => f.block],
+    ['block', 'block', (f) => f.block.replace(/^in use \((\d+) owners?, allocation #(\d+)\)$/, (_, n, g) => `in use${n === '1' ? '' : ` ×${n}`}, alloc #${g}`)],
   ];
   const ftable = h('table', { class: 'folios' },
     h('thead', {}, h('tr', {}, h('th', {}, 'pfn'), h('th', {}, 'device:block'), h('th', {}, 'pgmap'), ...cols.map(([, label]) => h('th', {}, label)), h('th', {}, 'who holds the references'))));
   const tb = h('tbody');
-  for (const f of Object.values(st.folios)) {
+  // busy folios first; quiet ones (no reference but an idle one, unchanged, not chosen) behind a toggle
+  const waitedOn = new Set(explainWaits(st).map((w) => w.folio?.pfn));
+  const all = Object.values(st.folios);
+  const busy = (f: FolioView) => f.pfn === selected || changed.has(f.pfn) || diverge.has(f.pfn) || inv?.folios.has(f.pfn) || waitedOn.has(f.pfn) || f.mapcount > 0 || f.pincount > 0 || f.holders.some((x) => x.refs > 0 && x.kind !== 'idle');
+  const shown = showQuiet ? all : all.filter(busy);
+  const quiet = all.length - all.filter(busy).length;
+  const limit = showQuiet ? shown.length : 200;
+  for (const f of shown.slice(0, limit)) {
     const ch = changed.get(f.pfn);
     const dv = diverge.get(f.pfn);
     const tr = h('tr', { 'data-pfn': f.pfn, class: [f.pfn === selected ? 'sel' : '', ch?.has('*') ? 'appeared' : '', inv?.folios.has(f.pfn) ? 'involved' : '', dv?.has('*') ? 'diverge' : ''].filter(Boolean).join(' ') });
@@ -267,6 +275,14 @@ function renderPane(k: number): HTMLElement {
     void real;
     tr.append(hol);
     tb.append(tr);
+  }
+  if (quiet || shown.length > limit) {
+    const more = h('button', { class: 'more', id: `more-folios-${k}` }, showQuiet ? 'hide the quiet folios' : `show ${all.length - Math.min(limit, shown.length)} more folio(s): ${quiet} quiet (no reference but the idle one, unchanged)`);
+    more.addEventListener('click', () => {
+      showQuiet = !showQuiet;
+      render();
+    });
+    tb.append(h('tr', {}, h('td', { colspan: cols.length + 4 }, more)));
   }
   ftable.append(tb);
   pane.append(h('section', { class: 'folios-sec' }, h('h2', {}, 'Folios (changed fields highlighted)'), Object.keys(st.folios).length ? ftable : h('p', { class: 'muted' }, 'no folio is referenced or mapped')));
@@ -444,22 +460,41 @@ function renderBanner() {
     });
     for (const w of explainWaits(st)) {
       let where = '';
+      let what = '';
       for (let i = rows[cur][k]; i > 0; i--) {
         const m = t.states[i]['#meta'];
         if (m.thread === w.thread) {
           where = ` (${m.opName}) in ${m.fn}`;
+          what = m.what ? ` (${m.what})` : '';
           break;
         }
       }
-      const div = h('div', { class: 'wait', 'data-thread': w.thread }, h('b', {}, `${pre}${w.thread}${where} sleeps`), ` on ${w.waiting}`);
+      const div = h('div', { class: 'wait', 'data-thread': w.thread }, h('b', {}, `${pre}${w.thread}${where} sleeps`), `${what} on ${w.waiting}`);
       if (w.folio) {
         div.append(' = folio ', pfnLink(w.folio.pfn, st), ` (${w.folio.device}) with refcount ${w.folio.refcount}, mapcount ${w.folio.mapcount}, pincount ${w.folio.pincount}. `);
-        div.append(w.holders.length ? h('span', {}, 'References held by: ', ...w.holders.flatMap((x, i) => [i ? '; ' : '', h('b', { class: `h-${x.kind}` }, x.who), ` (+${x.refs})`])) : h('span', {}, 'No holder listed.'));
+        div.append(w.holders.length ? h('span', {}, 'References held by: ', ...w.holders.flatMap((x, i) => [i ? '; ' : '', h('b', { class: `h-${x.kind}` }, x.who), ` (+${x.refs})`, origin(k, x.who)])) : h('span', {}, 'No holder listed.'));
       }
       out.push(div);
     }
   });
   bannerEl.replaceChildren(...out);
+}
+
+/** Where a GUP reference named in a holder was taken: a button to that step. */
+function origin(k: number, who: string): Node | string {
+  const name = /^GUP reference (\S+)/.exec(who)?.[1];
+  if (!name) return '';
+  const t = traces[k];
+  for (let i = rows[cur][k]; i > 0; i--) {
+    if (t.states[i].refs[name]?.state === 'held' && t.states[i - 1].refs[name]?.state !== 'held') {
+      const m = t.states[i]['#meta'];
+      const r = rawRows.findIndex((row) => row[k] === i);
+      const b = h('button', { class: 'jump origin', title: `${m.fn}: ${m.what ?? ''}` }, `taken by ${m.thread}.${m.op} ${m.opName} at step ${r}`);
+      b.addEventListener('click', () => go(r));
+      return h('span', {}, ' ', b);
+    }
+  }
+  return '';
 }
 
 function renderAction() {

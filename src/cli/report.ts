@@ -6,8 +6,9 @@ import { loadScenarioFile, ScenarioError } from '../scenario/index.js';
 import { KernelConfigError } from '../model/versions.js';
 import { LayoutError } from '../model/layout.js';
 import { simulate } from '../engine/simulate.js';
-import { toTrace } from '../trace/itf.js';
-import { readTrace, TraceInputError, type Trace } from '../view/model.js';
+import { stepMeta, traceMeta, traceTail } from '../trace/itf.js';
+import type { Scenario } from '../scenario/types.js';
+import { packTrace, readTrace, TracePacker, TraceInputError, unpackTrace, type PackedTrace, type Trace } from '../view/model.js';
 import { renderReport, serveReport, ViewerBuildError } from '../view/report.js';
 
 export interface ReportInputOptions {
@@ -110,14 +111,27 @@ function traceFile(file: string): Trace | null {
   }
 }
 
+/** Run a scenario and pack its trace as it goes (a long run's views are never all held). */
+export function packRun(scn: Scenario, opts: { kernel?: string; with?: string[]; without?: string[] }): PackedTrace {
+  const packer = new TracePacker();
+  const r = simulate(scn, opts, (v) => packer.add(v, { index: 0, action: '' }));
+  for (let i = 1; i <= r.steps.length; i++) {
+    const { diff: _unused, ...m } = stepMeta(r, i, {});
+    packer.annotate(i, m);
+  }
+  packer.annotate(0, { index: 0, action: 'init' });
+  const tail = traceTail(r);
+  return packer.finish({ '#meta': traceMeta(r), violations: tail.violations as PackedTrace['violations'], expectations: tail.expectations });
+}
+
 /** The traces to show: one per trace file, or the runs of a scenario (two with --kernel given twice). */
-export function loadTraces(inputs: string[], o: ReportInputOptions): { traces: Trace[]; labels: string[] } {
-  const traces: Trace[] = [];
+export function loadTraces(inputs: string[], o: ReportInputOptions): { packed: PackedTrace[]; traces: Trace[]; labels: string[] } {
+  const packed: PackedTrace[] = [];
   for (const file of inputs) {
     const t = traceFile(file);
     if (t) {
       if (o.kernel?.length) throw new KernelConfigError(`${file} is a trace: --kernel applies to a scenario`);
-      traces.push(t);
+      packed.push(packTrace(t));
       continue;
     }
     const scn = loadScenarioFile(file);
@@ -126,13 +140,13 @@ export function loadTraces(inputs: string[], o: ReportInputOptions): { traces: T
     // as in `daxref compare`: with two kernels, --with/--without change the second run
     ks.forEach((kernel, i) => {
       const fixes = ks.length === 1 || i === 1 ? { with: o.with, without: o.without } : {};
-      traces.push(toTrace(simulate(scn, { kernel, ...fixes })) as unknown as Trace);
+      packed.push(packRun(scn, { kernel, ...fixes }));
     });
   }
-  if (traces.length > 2) throw new KernelConfigError('the viewer shows one trace, or two side by side');
-  const labels = traces.map((t) => String(t['#meta'].kernel ?? 'trace'));
+  if (packed.length > 2) throw new KernelConfigError('the viewer shows one trace, or two side by side');
+  const labels = packed.map((t) => String(t['#meta'].kernel ?? 'trace'));
   if (labels.length === 2 && labels[0] === labels[1]) labels.splice(0, 2, `A: ${labels[0]}`, `B: ${labels[1]}`);
-  return { traces, labels };
+  return { packed, traces: packed.map(unpackTrace), labels };
 }
 
 function fail(e: unknown): never {
@@ -144,8 +158,8 @@ function fail(e: unknown): never {
 }
 
 export function buildPage(inputs: string[], o: ReportInputOptions): string {
-  const { traces, labels } = loadTraces(inputs, o);
-  return renderReport(traces, labels);
+  const { packed, labels } = loadTraces(inputs, o);
+  return renderReport(packed, labels);
 }
 
 export function registerReportCommands(program: Command): void {

@@ -68,7 +68,8 @@ export function configFor(scn: Scenario, opts: SimOptions): KernelConfig {
   }
 }
 
-export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true): SimResult {
+/** keepViews: true keeps every view in the result; a function receives each view instead (a long trace need not be held whole). */
+export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolean | ((v: View) => void) = true): SimResult {
   const config = configFor(scn, opts);
   const M = new Machine(scn, config);
   const s = M.initial();
@@ -76,7 +77,9 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
   const L = M.L;
   const steps: TraceStep[] = [];
   const touched = new Set<number>(); // folios once shown stay in the view
-  const views: View[] = keepViews ? [viewState(k)] : [];
+  const sink = typeof keepViews === 'function' ? keepViews : (v: View) => views.push(v);
+  const views: View[] = [];
+  if (keepViews) sink(viewState(k));
   const violations: SimResult['violations'] = [];
   const seen = new Set<string>();
   const ops: OpResult[] = [];
@@ -132,7 +135,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
     if (keepViews) {
       const v = viewState(k, touched);
       for (const f of Object.values(v.folios)) touched.add(f.rec);
-      views.push(v);
+      sink(v);
     }
     if (outcome === 'slept') (pending[t] ??= { blocked: false }).blocked = true;
     if (outcome === 'op-done') {

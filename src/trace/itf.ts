@@ -19,33 +19,45 @@ export function diffViews(a: unknown, b: unknown, path = '', out: Record<string,
   return out;
 }
 
-export function toTrace(r: SimResult) {
+/** The `#meta` of a whole trace. */
+export function traceMeta(r: SimResult) {
   return {
-    '#meta': {
-      format: 'ITF',
-      'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
-      source: r.scenario.source,
-      scenario: r.scenario.name,
-      description: `daxref run of "${r.scenario.name}"`,
-      kernel: describeConfig(r.config),
-      scheme: r.config.scheme,
-      fixes: [...r.config.fixes],
-      // the pgmap type of each device (folio views name their device)
-      device_types: Object.fromEntries(r.machine.L.devices.map((d) => [d.name, { type: d.type, pgmap: d.pgmap }])),
-    },
-    vars: ['threads', 'folios', 'page_tables', 'dax_entries', 'files', 'refs', 'processes', 'devices'],
-    states: r.views.map((v, i) => {
-      const s = i === 0 ? null : r.steps[i - 1];
-      return {
-        '#meta': s
-          ? { index: i, action: `${s.thread}: ${s.fn}`, thread: s.thread, op: s.op, opName: s.opName, fn: s.fn, what: s.what, outcome: s.outcome, events: s.events.map((e) => ({ kind: e.kind, fn: e.fn, text: e.text, ...(e.id ? { id: e.id } : {}) })), violations: s.violations, diff: diffViews(r.views[i - 1], v) }
-          : { index: 0, action: 'init' },
-        ...v,
-      };
-    }),
+    format: 'ITF',
+    'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html',
+    source: r.scenario.source,
+    scenario: r.scenario.name,
+    description: `daxref run of "${r.scenario.name}"`,
+    kernel: describeConfig(r.config),
+    scheme: r.config.scheme,
+    fixes: [...r.config.fixes],
+    // the pgmap type of each device (folio views name their device)
+    device_types: Object.fromEntries(r.machine.L.devices.map((d) => [d.name, { type: d.type, pgmap: d.pgmap }])),
+  };
+}
+
+/** The `#meta` of state i (i >= 1: after step i), given the diff of its view. */
+export function stepMeta(r: SimResult, i: number, diff: Record<string, [unknown, unknown]>) {
+  const s = r.steps[i - 1];
+  return { index: i, action: `${s.thread}: ${s.fn}`, thread: s.thread, op: s.op, opName: s.opName, fn: s.fn, what: s.what, outcome: s.outcome, events: s.events.map((e) => ({ kind: e.kind, fn: e.fn, text: e.text, ...(e.id ? { id: e.id } : {}) })), violations: s.violations, diff };
+}
+
+/** Everything of the trace but its states. */
+export function traceTail(r: SimResult) {
+  return {
     ops: r.ops,
     // `rule`: the invariant in words (absent for kernel WARNs, whose message says it)
     violations: r.violations.map((v) => (RULES.has(v.id) ? { ...v, rule: RULES.get(v.id) } : v)),
     expectations: r.expectations.map((e) => ({ ok: e.ok, message: e.message, line: e.expect.pos.line })),
+  };
+}
+
+export const TRACE_VARS = ['threads', 'folios', 'page_tables', 'dax_entries', 'files', 'refs', 'processes', 'devices'] as const;
+
+export function toTrace(r: SimResult) {
+  return {
+    '#meta': traceMeta(r),
+    vars: [...TRACE_VARS],
+    states: r.views.map((v, i) => ({ '#meta': i === 0 ? { index: 0, action: 'init' } : stepMeta(r, i, diffViews(r.views[i - 1], v)), ...v })),
+    ...traceTail(r),
   };
 }

@@ -46,7 +46,7 @@ export interface Trace {
 /** What the page embeds: one trace, or two in compare mode. */
 export interface ViewerData {
   title: string;
-  traces: Trace[];
+  traces: PackedTrace[];
   labels: string[];
 }
 
@@ -143,7 +143,7 @@ export function folioSeries(t: Trace, pfn: string): Series {
   const n = t.states.length;
   const s: Series = { refcount: new Int32Array(n), mapcount: new Int32Array(n), pincount: new Int32Array(n), present: new Uint8Array(n) };
   for (let i = 0; i < n; i++) {
-    const f = t.states[i].folios[pfn];
+    const f = folioAt(t, i, pfn);
     if (!f) continue;
     s.present[i] = 1;
     s.refcount[i] = f.refcount;
@@ -335,4 +335,228 @@ export function divergentFolios(a: View, b: View): Map<string, Set<string>> {
 /** Serialize for a <script type="application/json"> element: no "</script", "<!--" or line separators survive. */
 export function jsonForScript(data: unknown): string {
   return JSON.stringify(data).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+// ---------- packed traces: what the page embeds ----------
+// Every state of a trace repeats the whole view; a long trace is mostly
+// unchanged objects. A packed trace stores each distinct entry once (`pool`;
+// arrays as lists of pool ids in `lists`) and each state as, per variable, the
+// id of each entry (a negative id -n-1 names list n); the step's diff keeps
+// only its paths. The page unpacks states lazily (LazyState).
+
+export const VARS = ['threads', 'folios', 'page_tables', 'dax_entries', 'files', 'refs', 'processes', 'devices'] as const;
+type Var = (typeof VARS)[number];
+
+export interface PackedTrace {
+  '#meta': Trace['#meta'];
+  violations?: TraceViolation[];
+  expectations?: Trace['expectations'];
+  pool: unknown[];
+  lists: number[][];
+  /** v: the ids of every entry (every KEYFRAME-th state); dv: per variable, [entries set, keys removed] since the previous state. */
+  states: { m: Omit<StepMeta, 'diff'> & { d?: string[] }; v?: Ids; dv?: Record<string, [Record<string, number>, string[]]> }[];
+}
+
+export class TracePacker {
+  private pool: unknown[] = [];
+  private lists: number[][] = [];
+  private ids = new Map<string, number>();
+  private listIds = new Map<string, number>();
+  private states: PackedTrace['states'] = [];
+  private last: Ids | null = null;
+
+  private intern(x: unknown): number {
+    if (Array.isArray(x)) {
+      const ids = x.map((e) => this.intern(e));
+      const key = ids.join(',');
+      let id = this.listIds.get(key);
+      if (id === undefined) {
+        this.listIds.set(key, (id = this.lists.length));
+        this.lists.push(ids);
+      }
+      return -id - 1;
+    }
+    if (x && typeof x === 'object') {
+      // an object's array fields (a folio's holders) are lists too: {..., holders: {$l: id}, $L: ['holders']}
+      const arrays = Object.keys(x).filter((k) => Array.isArray((x as Record<string, unknown>)[k]));
+      if (arrays.length) {
+        const o: Record<string, unknown> = { ...(x as Record<string, unknown>), $L: arrays };
+        for (const k of arrays) o[k] = -this.intern(o[k]) - 1;
+        x = o;
+      }
+    }
+    const key = JSON.stringify(x);
+    let id = this.ids.get(key);
+    if (id === undefined) {
+      this.ids.set(key, (id = this.pool.length));
+      this.pool.push(x);
+    }
+    return id;
+  }
+
+  /**
+   * Add the next state: its view and its meta, the diff reduced to its paths.
+   * Without a diff in meta, the paths are found from the pool ids (as
+   * diffViews of src/trace/itf.ts would: var.key.field, var.key if added or removed).
+   */
+  add(view: View, meta: StepMeta): void {
+    const v: Ids = {};
+    for (const name of VARS) {
+      const o: Record<string, number> = (v[name] = {});
+      for (const [key, x] of Object.entries(view[name] ?? {})) o[key] = this.intern(x);
+    }
+    const { diff, ...m } = meta;
+    const prev = this.last;
+    const d = diff ? Object.keys(diff) : prev ? this.paths(prev, v) : undefined;
+    const sm = d ? { ...m, d } : m;
+    if (!prev || this.states.length % KEYFRAME === 0) this.states.push({ m: sm, v });
+    else {
+      const dv: Record<string, [Record<string, number>, string[]]> = {};
+      for (const name of VARS) {
+        const set: Record<string, number> = {};
+        const gone = Object.keys(prev[name]).filter((key) => !(key in v[name]));
+        for (const [key, id] of Object.entries(v[name])) if (prev[name][key] !== id) set[key] = id;
+        if (gone.length || Object.keys(set).length) dv[name] = [set, gone];
+      }
+      this.states.push({ m: sm, dv });
+    }
+    this.last = v;
+  }
+
+  private paths(a: Ids, b: Ids): string[] {
+    const out: string[] = [];
+    for (const name of VARS) {
+      const x = a[name] ?? {};
+      const y = b[name] ?? {};
+      for (const key of new Set([...Object.keys(x), ...Object.keys(y)])) {
+        const i = x[key];
+        const j = y[key];
+        if (i === j) continue;
+        const p = i !== undefined && i >= 0 ? this.pool[i] : undefined;
+        const q = j !== undefined && j >= 0 ? this.pool[j] : undefined;
+        if (!p || !q || typeof p !== 'object' || typeof q !== 'object') {
+          out.push(`${name}.${key}`);
+          continue;
+        }
+        const P = p as Record<string, unknown>;
+        const Q = q as Record<string, unknown>;
+        for (const f of new Set([...Object.keys(P), ...Object.keys(Q)])) if (f !== '$L' && P[f] !== Q[f]) out.push(`${name}.${key}.${f}`);
+      }
+    }
+    return out;
+  }
+
+  /** Replace the meta of state i (its diff paths stay). */
+  annotate(i: number, meta: Omit<StepMeta, 'diff'>): void {
+    const d = this.states[i].m.d;
+    this.states[i].m = d ? { ...meta, d } : meta;
+  }
+
+  finish(head: Pick<PackedTrace, '#meta' | 'violations' | 'expectations'>): PackedTrace {
+    return { ...head, pool: this.pool, lists: this.lists, states: this.states };
+  }
+}
+
+export function packTrace(t: Trace): PackedTrace {
+  const p = new TracePacker();
+  for (const s of t.states) p.add(s, s['#meta']);
+  return p.finish({ '#meta': t['#meta'], violations: violationSteps(t), expectations: t.expectations });
+}
+
+type Ids = Record<string, Record<string, number>>;
+const KEYFRAME = 64;
+
+/** The entry ids of one variable at state i: the keyframe before it, then the deltas. */
+function idsAt(p: PackedTrace, i: number, name: string): Record<string, number> {
+  let k = i;
+  while (!p.states[k].v) k--;
+  const out = { ...(p.states[k].v![name] ?? {}) };
+  for (let j = k + 1; j <= i; j++) {
+    const dv = p.states[j].dv?.[name];
+    if (!dv) continue;
+    Object.assign(out, dv[0]);
+    for (const key of dv[1]) delete out[key];
+  }
+  return out;
+}
+
+/** The id of one entry at state i (undefined: absent). */
+function idAt(p: PackedTrace, i: number, name: string, key: string): number | undefined {
+  for (let j = i; ; j--) {
+    const st = p.states[j];
+    if (st.v) return st.v[name]?.[key];
+    const dv = st.dv?.[name];
+    if (dv) {
+      if (key in dv[0]) return dv[0][key];
+      if (dv[1].includes(key)) return undefined;
+    }
+  }
+}
+
+const decoded = new WeakMap<PackedTrace, Map<number, unknown>>();
+
+/** Pool entry id (a negative id: a list) of a packed trace, decoded once. */
+function decodeValue(p: PackedTrace, id: number): unknown {
+  if (id < 0) return p.lists[-id - 1].map((x) => decodeValue(p, x));
+  const x = p.pool[id] as Record<string, unknown> | null;
+  if (!x || typeof x !== 'object' || !Array.isArray(x.$L)) return x;
+  let cache = decoded.get(p);
+  if (!cache) decoded.set(p, (cache = new Map()));
+  let v = cache.get(id);
+  if (v === undefined) {
+    const { $L, ...o } = x as Record<string, unknown> & { $L: string[] };
+    for (const k of $L) o[k] = decodeValue(p, -(o[k] as number) - 1);
+    cache.set(id, (v = o));
+  }
+  return v;
+}
+
+/** A state of a packed trace, its variables decoded on first use. */
+export class LazyState {
+  readonly '#meta': StepMeta;
+  private cache: Partial<Record<Var, unknown>> = {};
+
+  constructor(private p: PackedTrace, private i: number) {
+    const { d, ...m } = p.states[i].m;
+    this['#meta'] = d ? { ...m, diff: Object.fromEntries(d.map((k) => [k, [null, null]])) } : m;
+  }
+
+  private value(id: number): unknown {
+    return decodeValue(this.p, id);
+  }
+
+  private decode<K extends Var>(name: K): View[K] {
+    let x = this.cache[name] as View[K] | undefined;
+    if (!x) {
+      const o: Record<string, unknown> = {};
+      for (const [key, id] of Object.entries(idsAt(this.p, this.i, name))) o[key] = this.value(id);
+      this.cache[name] = x = o as View[K];
+    }
+    return x;
+  }
+
+  /** One folio without decoding the others. */
+  folio(pfn: string): FolioView | undefined {
+    const id = idAt(this.p, this.i, 'folios', pfn);
+    return id === undefined ? undefined : (this.value(id) as FolioView);
+  }
+
+  get threads() { return this.decode('threads'); }
+  get folios() { return this.decode('folios'); }
+  get page_tables() { return this.decode('page_tables'); }
+  get dax_entries() { return this.decode('dax_entries'); }
+  get files() { return this.decode('files'); }
+  get refs() { return this.decode('refs'); }
+  get processes() { return this.decode('processes'); }
+  get devices() { return this.decode('devices'); }
+}
+
+export function unpackTrace(p: PackedTrace): Trace {
+  return { '#meta': p['#meta'], violations: p.violations, expectations: p.expectations, states: p.states.map((_, i) => new LazyState(p, i) as unknown as TraceState) };
+}
+
+/** Folio pfn at state i, cheap on a packed trace. */
+export function folioAt(t: Trace, i: number, pfn: string): FolioView | undefined {
+  const s = t.states[i] as unknown;
+  return s instanceof LazyState ? s.folio(pfn) : t.states[i].folios[pfn];
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { jsonForScript, type Trace, type ViewerData, traceTitle } from './model.js';
+import { jsonForScript, type PackedTrace, type ViewerData, traceTitle } from './model.js';
 
 const ASSET_DIR = new URL('../../view/', import.meta.url);
 
@@ -17,11 +17,11 @@ function asset(name: string): string {
 }
 
 /** The whole page: no network access (CSP default-src 'none'), scripts allowed only by hash. */
-export function renderReport(traces: Trace[], labels: string[], title?: string): string {
+export function renderReport(traces: PackedTrace[], labels: string[], title?: string): string {
   const js = asset('daxref-view.js');
   const css = asset('daxref-view.css');
   if (/<\/script/i.test(js) || /<\/style/i.test(css)) throw new ViewerBuildError('the viewer bundle contains a closing tag; it cannot be inlined');
-  const data: ViewerData = { title: title ?? traceTitle(traces[0]), traces, labels };
+  const data: ViewerData = { title: title ?? traceTitle(traces[0] as unknown as Parameters<typeof traceTitle>[0]), traces, labels };
   const hash = createHash('sha256').update(js).digest('base64');
   const csp = `default-src 'none'; script-src 'sha256-${hash}'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'`;
   return [

@@ -93,3 +93,27 @@ test('jsonErrorOffset points at the first offending character', async () => {
   assert.equal(jsonErrorOffset('{"a": "x\\"y"} x'), 14);
   assert.equal(jsonErrorOffset('[1, 2'), 5);
 });
+
+test('a packed run unpacks to the states, metas and diff paths of `daxref run --format json`', async () => {
+  const { loadScenarioFile } = await import('../../src/scenario/index.js');
+  const { simulate } = await import('../../src/engine/simulate.js');
+  const { toTrace } = await import('../../src/trace/itf.js');
+  const { packRun } = await import('../../src/cli/report.js');
+  const { unpackTrace, packTrace } = await import('../../src/view/model.js');
+  const { repoRoot } = await import('../scenario/paths.js');
+  for (const f of ['truncate-waits-for-dma.yaml', 's5-fork-private.yaml', 'devdax-pmd-gup-munmap.yaml', 't6-small-file-pte.yaml']) {
+    const scn = loadScenarioFile(`${repoRoot}scenarios/${f}`);
+    const t = toTrace(simulate(scn, { kernel: 'v6.12' })) as unknown as Trace;
+    for (const u of [unpackTrace(packRun(scn, { kernel: 'v6.12' })), unpackTrace(packTrace(t))]) {
+      assert.equal(u.states.length, t.states.length);
+      t.states.forEach((s, i) => {
+        const { diff, ...meta } = s['#meta'];
+        const { diff: diff2, ...meta2 } = u.states[i]['#meta'];
+        assert.deepEqual(meta2, meta, `${f} state ${i} meta`);
+        assert.deepEqual(Object.keys(diff2 ?? {}).sort(), Object.keys(diff ?? {}).sort(), `${f} state ${i} diff paths`);
+        for (const v of ['threads', 'folios', 'page_tables', 'dax_entries', 'files', 'refs', 'processes', 'devices'] as const) assert.deepEqual(u.states[i][v], s[v], `${f} state ${i} ${v}`);
+      });
+      assert.deepEqual(u.violations, t.violations);
+    }
+  }
+});
