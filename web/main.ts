@@ -42,6 +42,7 @@ const seriesCache = traces.map(() => new Map<string, Series>());
 let cur = 0;
 let selected: string | null = null;
 let showQuiet = false;
+let showAllEntries = false;
 
 // Which row first shows each violation (per trace).
 const violationRow = violations.map((vs, k) => vs.map((v) => {
@@ -331,9 +332,17 @@ function renderPane(k: number): HTMLElement {
     return li;
   };
   const vmas = Object.entries(st.page_tables);
-  for (const [vma, list] of vmas) {
-    const removed = ran ? [...ptPrev.keys()].filter((key) => key.startsWith(vma + '|') && !list.some((e) => `${vma}|${e.level}|${e.addr}` === key)).length : 0;
-    pts.append(h('div', { class: 'vma' }, h('div', { class: 'vma-name' }, vma, list.length ? '' : h('span', { class: 'muted' }, ' (no entries)'), removed ? h('span', { class: 'changed' }, ` ${removed} entr${removed > 1 ? 'ies' : 'y'} zapped`) : ''), h('ul', { class: 'pt' }, ...pageTableTree(list).map((n) => renderNode(vma, n)))));
+  for (const [vma, full] of vmas) {
+    const list = showAllEntries || full.length <= 48 ? full : full.filter((e, i) => i < 32 || (ran && ptPrev.get(`${vma}|${e.level}|${e.addr}`) !== JSON.stringify(e)) || folioContaining(st, e.pfn)?.pfn === selected);
+    const hidden = full.length - list.length;
+    const now = new Set(full.map((e) => `${vma}|${e.level}|${e.addr}`));
+    const removed = ran ? [...ptPrev.keys()].filter((key) => key.startsWith(vma + '|') && !now.has(key)).length : 0;
+    const more = hidden ? h('button', { class: 'more' }, `show all ${full.length} entries (${hidden} hidden: unchanged)`) : '';
+    if (more) more.addEventListener('click', () => {
+      showAllEntries = true;
+      render();
+    });
+    pts.append(h('div', { class: 'vma' }, h('div', { class: 'vma-name' }, vma, full.length ? ` (${full.length} entr${full.length > 1 ? 'ies' : 'y'})` : h('span', { class: 'muted' }, ' (no entries)'), removed ? h('span', { class: 'changed' }, ` ${removed} entr${removed > 1 ? 'ies' : 'y'} zapped`) : ''), h('ul', { class: 'pt' }, ...pageTableTree(list).map((n) => renderNode(vma, n))), more));
   }
   if (!vmas.length) pts.append(h('p', { class: 'muted' }, 'no VMA'));
   grid.append(pts);
@@ -346,11 +355,21 @@ function renderPane(k: number): HTMLElement {
     const F = st.files[file];
     const prevEntries = new Map((prev.dax_entries[file] ?? []).map((e) => [e.index, JSON.stringify(e)]));
     const tbl = h('table', { class: 'entries' }, h('thead', {}, h('tr', {}, h('th', {}, 'index'), h('th', {}, 'entry'), h('th', {}, 'order'), h('th', {}, 'pfn'), h('th', {}, 'lock'), h('th', {}, 'flags'), h('th', {}, 'waiters'))));
-    for (const e of entries) {
+    const keep = (e: (typeof entries)[number]) => e.locked || (selected !== null && folioContaining(st, e.pfn)?.pfn === selected) || (ran && prevEntries.get(e.index) !== JSON.stringify(e));
+    const list = showAllEntries || entries.length <= 40 ? entries : entries.filter((e, i) => i < 24 || keep(e));
+    for (const e of list) {
       const waiters = Object.entries(st.threads).filter(([, x]) => x.waiting === `dax entry ${file}@${e.index}`).map(([n]) => n);
       tbl.append(h('tr', { class: ran && prevEntries.get(e.index) !== JSON.stringify(e) && daxChanged.size ? 'changed' : '' },
         h('td', {}, e.index), h('td', {}, e.entry), h('td', {}, e.order), h('td', {}, pfnLink(e.pfn, st)), h('td', { class: e.locked ? 'locked' : '' }, e.locked ? 'locked' : '-'),
         h('td', {}, [e.dirty ? 'dirty' : '', e.towrite ? 'towrite' : ''].filter(Boolean).join(',') || '-'), h('td', {}, waiters.join(', ') || '-')));
+    }
+    if (list.length < entries.length || showAllEntries && entries.length > 40) {
+      const more = h('button', { class: 'more' }, showAllEntries ? 'show fewer entries' : `show all ${entries.length} entries (${entries.length - list.length} hidden: unlocked, unchanged)`);
+      more.addEventListener('click', () => {
+        showAllEntries = !showAllEntries;
+        render();
+      });
+      tbl.append(h('tr', {}, h('td', { colspan: 7 }, more)));
     }
     const gone = ran ? [...prevEntries.keys()].filter((i) => !entries.some((e) => e.index === i)) : [];
     const fc = [...fileChanged].some((p) => p.startsWith(file + '.'));
@@ -389,7 +408,11 @@ function renderPane(k: number): HTMLElement {
 
   // events of this step
   const meta = ran && stIdx > 0 ? st['#meta'] : undefined;
-  if (meta?.events?.length) pane.append(h('section', { class: 'events' }, h('h2', {}, 'What this step did'), h('ul', {}, ...meta.events.map((e) => h('li', { class: `ev-${e.kind}` }, h('span', { class: 'evfn' }, e.fn), ' ', e.text)))));
+  if (meta?.events?.length) {
+    const evs = meta.events.length > 40 ? [...meta.events.slice(0, 30), ...meta.events.filter((e, i) => i >= 30 && e.kind === 'warn')] : meta.events;
+    const rest = meta.events.length - evs.length;
+    pane.append(h('section', { class: 'events' }, h('h2', {}, 'What this step did'), h('ul', {}, ...evs.map((e) => h('li', { class: `ev-${e.kind}` }, h('span', { class: 'evfn' }, e.fn), ' ', e.text)), rest ? h('li', { class: 'muted' }, `… and ${rest} more event(s) of the same step`) : '')));
+  }
   return pane;
 }
 
