@@ -32,6 +32,8 @@ export function traceMeta(r: SimResult) {
     fixes: [...r.config.fixes],
     // the pgmap type of each device (folio views name their device)
     device_types: Object.fromEntries(r.machine.L.devices.map((d) => [d.name, { type: d.type, pgmap: d.pgmap }])),
+    // 'every action': each action was a step of its own (daxref check --no-por); replay must do the same
+    granularity: r.machine.fuseLocal ? 'local actions fused' : 'every action',
   };
 }
 
