@@ -55,8 +55,9 @@ export class TraceInputError extends Error {}
 /** Accept a trace, or an object with a `trace` field (a `daxref check` result). */
 export function readTrace(input: unknown): Trace {
   let t = input as Record<string, unknown> | null;
-  if (t && typeof t === 'object' && !Array.isArray(t) && !('states' in t) && t.trace && typeof t.trace === 'object') t = t.trace as Record<string, unknown>;
-  if (t && typeof t === 'object' && !Array.isArray(t) && !('states' in t)) {
+  // a check result has a number of states, and its trace under violation.trace (or trace)
+  if (t && typeof t === 'object' && !Array.isArray(t.states) && t.trace && typeof t.trace === 'object') t = t.trace as Record<string, unknown>;
+  if (t && typeof t === 'object' && !Array.isArray(t.states)) {
     const v = (t as { violation?: { trace?: unknown } }).violation;
     if (v && typeof v === 'object' && v.trace && typeof v.trace === 'object') t = v.trace as Record<string, unknown>;
   }

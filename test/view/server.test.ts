@@ -76,7 +76,7 @@ test('daxref report reads a run trace and a check result; bad input is located',
     const run = spawnSync(process.execPath, [BIN, 'run', SCN, '--kernel', 'v6.12', '--format', 'json'], { encoding: 'utf8' });
     const trace = JSON.parse(run.stdout);
     writeFileSync(join(dir, 'trace.json'), run.stdout);
-    writeFileSync(join(dir, 'check.json'), JSON.stringify({ verdict: 'violation', kernel: 'v6.12', violation: { invariant: 'block-reuse-under-dma', message: 'm', trace } }));
+    writeFileSync(join(dir, 'check.json'), JSON.stringify({ verdict: 'violation', kernel: 'v6.12', states: 257, violation: { invariant: 'block-reuse-under-dma', message: 'm', trace } }));
     writeFileSync(join(dir, 'top.json'), JSON.stringify({ verdict: 'violation', trace }));
     for (const f of ['trace.json', 'check.json', 'top.json']) {
       const out = join(dir, `${f}.html`);

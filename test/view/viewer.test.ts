@@ -6,6 +6,7 @@
 // the kernel source: scenarios/truncate-waits-for-dma.yaml), not from the model.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +152,24 @@ describe('daxref report in chromium', () => {
     // before the violation: no banner
     await page.keyboard.press('Home');
     assert.equal(await page.locator('#banner .violation').count(), 0);
+    await page.close();
+  });
+
+  test('a counterexample of daxref check (v6.12, bug 02) opens at its violation', async () => {
+    const scn = join(repoRoot, 'scenarios', 'races', 'bug02-unmapped-busy-page.yaml');
+    const out = join(dir, 'cex.json');
+    const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'daxref.js'), 'check', scn, '--kernel', 'v6.12', '--format', 'json'], { encoding: 'utf8' });
+    assert.equal(r.status, 1, r.stderr);
+    writeFileSync(out, r.stdout);
+    const cex = JSON.parse(r.stdout) as { violation: { invariant: string } };
+    const { file, traces } = report('cex.html', [out], []);
+    const v = traces[0].violations!.find((x) => x.id === cex.violation.invariant);
+    assert.ok(v, 'the counterexample trace records the violation');
+    const { page, errors } = await open(file);
+    await goTo(page, v.step);
+    assert.equal(await page.locator(`table.tl tr.current .viol-marker[data-violation~="${cex.violation.invariant}"]`).count(), 1);
+    assert.equal(await page.locator(`#banner .violation.here[data-violation="${cex.violation.invariant}"]`).count(), 1);
+    assert.deepEqual(errors, []);
     await page.close();
   });
 
