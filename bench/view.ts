@@ -3,12 +3,14 @@
 // chromium (parse + first render) and the step-change time (one render per
 // key press, with layout), then a far jump and the first chart of a folio.
 // Run: npm run bench:view   (BENCH_VIEW_STEPS=N to change the target length)
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseScenario } from '../src/scenario/index.js';
-import { packRun } from '../src/cli/report.js';
+import { loadTraces, packRun } from '../src/cli/report.js';
+import { simulate } from '../src/engine/simulate.js';
+import { toTrace } from '../src/trace/itf.js';
 import { renderReport } from '../src/view/report.js';
 import { unpackTrace } from '../src/view/model.js';
 import { launch } from '../test/view/browser.js';
@@ -42,15 +44,25 @@ function longScenario(rounds: number): string {
 const ms = (x: number) => `${x.toFixed(1)} ms`;
 
 async function main() {
-  const rounds = Math.ceil(target / 12); // ~6 steps per round (dma_write + touch), two threads
+  // steps per round depend on how the model fuses actions: calibrate on a short run
+  const steps = (n: number) => packRun(parseScenario(longScenario(n), 'bench.yaml'), {}).states.length - 1;
+  const [s50, s100] = [steps(50), steps(100)];
+  const rounds = Math.ceil(50 + ((target - s50) * 50) / (s100 - s50));
   let t0 = performance.now();
   const packed = packRun(parseScenario(longScenario(rounds), 'bench.yaml'), {});
   const simMs = performance.now() - t0;
   const trace = unpackTrace(packed);
+  // the same run read back from a `daxref run --format json` file
+  const dir = mkdtempSync(join(tmpdir(), 'daxref-bench-view-'));
+  const json = join(dir, 'trace.json');
+  writeFileSync(json, JSON.stringify(toTrace(simulate(parseScenario(longScenario(rounds), 'bench.yaml')))));
+  const jsonMB = statSync(json).size / 1e6;
+  t0 = performance.now();
+  loadTraces([json], {});
+  const fileMs = performance.now() - t0;
   t0 = performance.now();
   const html = renderReport([packed], [String(trace['#meta'].kernel)]);
   const reportMs = performance.now() - t0;
-  const dir = mkdtempSync(join(tmpdir(), 'daxref-bench-view-'));
   const file = join(dir, 'report.html');
   writeFileSync(file, html);
   const { context, close } = await launch({ width: 1500, height: 1000 });
@@ -91,6 +103,7 @@ async function main() {
     const out = [
       `daxref viewer benchmark: ${trace.states.length - 1} steps, ${Object.keys(trace.states[trace.states.length - 1].refs).length} GUP references`,
       `  simulate + pack         ${ms(simMs)}`,
+      `  read + pack a trace file ${ms(fileMs)}  (run --format json, ${jsonMB.toFixed(1)} MB)`,
       `  report HTML             ${ms(reportMs)}, ${(html.length / 1e6).toFixed(1)} MB`,
       `  page load (chromium)    ${ms(loadMs)}  (goto to first render done)`,
       `  step change (→ key)     mean ${ms(stepMs[0])}, p95 ${ms(stepMs[1])}, max ${ms(stepMs[2])}  (200 steps, render + layout)`,
