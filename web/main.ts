@@ -212,6 +212,16 @@ function activeInvolved(k: number, row: number, st: TraceState): Involved | null
   return inv;
 }
 
+const HEAD_TITLES: Record<string, string> = {
+  refcount: 'folio_ref_count (page->_refcount of the head page)',
+  mapcount: 'folio_mapcount: _large_mapcount of a large folio, _mapcount of an order-0 page (new scheme; always 0 for FS-DAX in v6.12)',
+  entire_mapcount: '_entire_mapcount: PMD/PUD mappings of the whole folio',
+  pincount: '_pincount of a large folio (FOLL_PIN); order-0 pins add GUP_PIN_COUNTING_BIAS to refcount instead',
+  order: 'folio_order',
+  mapping: 'folio->mapping and index, or the share count of a shared (reflinked) DAX folio',
+  block: 'the filesystem block this page backs: in use, free, or reused',
+};
+
 function renderPane(k: number): HTMLElement {
   const t = traces[k];
   const stIdx = rows[cur][k];
@@ -229,7 +239,7 @@ function renderPane(k: number): HTMLElement {
   const types = t['#meta'].device_types ?? {};
   const cols: [string, string, (f: FolioView) => string][] = [
     ['refcount', 'refcount', (f) => String(f.refcount)],
-    ['mapcount', 'mapcount', (f) => String(f.mapcount)],
+    ['mapcount', 'mapcount', (f) => String(f.mapcount)], // folio_mapcount: _large_mapcount of a large folio, _mapcount of a small one
     ['entire_mapcount', 'entire', (f) => String(f.entire_mapcount)],
     ['pincount', 'pincount', (f) => String(f.pincount)],
     ['order', 'order', (f) => String(f.order)],
@@ -237,7 +247,7 @@ function renderPane(k: number): HTMLElement {
     ['block', 'block', (f) => f.block.replace(/^in use \((\d+) owners?, allocation #(\d+)\)$/, (_, n, g) => `in use${n === '1' ? '' : ` ×${n}`}, alloc #${g}`)],
   ];
   const ftable = h('table', { class: 'folios' },
-    h('thead', {}, h('tr', {}, h('th', {}, 'pfn'), h('th', {}, 'device:block'), h('th', {}, 'pgmap'), ...cols.map(([, label]) => h('th', {}, label)), h('th', {}, 'who holds the references'))));
+    h('thead', {}, h('tr', {}, h('th', {}, 'pfn'), h('th', {}, 'device:block'), h('th', {}, 'pgmap'), ...cols.map(([field, label]) => h('th', { title: HEAD_TITLES[field] }, label)), h('th', {}, 'who holds the references'))));
   const tb = h('tbody');
   // busy folios first; quiet ones (no reference but an idle one, unchanged, not chosen) behind a toggle
   const waitedOn = new Set(explainWaits(st).map((w) => w.folio?.pfn));
@@ -304,8 +314,10 @@ function renderPane(k: number): HTMLElement {
   const thr = h('table', { class: 'threads' }, h('thead', {}, h('tr', {}, h('th', {}, 'thread'), h('th', {}, 'status'), h('th', {}, 'operation'), h('th', {}, 'waiting for'))));
   for (const [name, th] of Object.entries(st.threads)) {
     const c = [...thChanged].some((p) => p === name || p.startsWith(name + '.'));
+    const o = other?.threads[name];
+    const dv = o && (o.status !== th.status || o.waiting !== th.waiting) ? ' diverge' : '';
     thr.append(h('tr', { class: `${c ? 'changed' : ''}${inv?.threads.has(name) ? ' involved' : ''} st-${th.status}`, 'data-thread': name },
-      h('td', {}, name), h('td', {}, th.status + (th.error && th.error !== 'none' ? ` (${th.error})` : '')), h('td', {}, opNames.get(name) ?? `op ${th.op}`), h('td', {}, th.waiting ?? '')));
+      h('td', {}, name), h('td', { class: dv.trim(), title: o ? `${data.labels[1 - k]}: ${o.status}${o.waiting ? ` on ${o.waiting}` : ''}` : undefined }, th.status + (th.error && th.error !== 'none' ? ` (${th.error})` : '')), h('td', {}, opNames.get(name) ?? `op ${th.op}`), h('td', {}, th.waiting ?? '')));
   }
   const refs = h('table', { class: 'refs' }, h('thead', {}, h('tr', {}, h('th', {}, 'GUP reference'), h('th', {}, 'kind'), h('th', {}, 'state'), h('th', {}, 'pages'))));
   const refChanged = ran ? changedUnder(st, 'refs') : new Set<string>();
