@@ -302,7 +302,7 @@ function renderPane(k: number): HTMLElement {
   pane.append(grid);
 
   // chart
-  if (selected && (st.folios[selected] || t.states.some((x) => x.folios[selected!]))) grid.append(renderChart(k, selected));
+  if (selected && (st.folios[selected] || seriesOf(k, selected).present.includes(1))) grid.append(renderChart(k, selected));
 
   // threads
   const thChanged = ran ? changedUnder(st, 'threads') : new Set<string>();
@@ -428,10 +428,15 @@ function renderPane(k: number): HTMLElement {
   return pane;
 }
 
+function seriesOf(k: number, pfn: string): Series {
+  let ser = seriesCache[k].get(pfn);
+  if (!ser) seriesCache[k].set(pfn, (ser = folioSeries(traces[k], pfn)));
+  return ser;
+}
+
 function renderChart(k: number, pfn: string): HTMLElement {
   const t = traces[k];
-  let ser = seriesCache[k].get(pfn);
-  if (!ser) seriesCache[k].set(pfn, (ser = folioSeries(t, pfn)));
+  const ser = seriesOf(k, pfn);
   const W = 360;
   const H = 120;
   const n = t.states.length;
