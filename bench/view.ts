@@ -2,7 +2,8 @@
 // steps). Measures the simulation, the report size, the page load in Debian's
 // chromium (parse + first render) and the step-change time (one render per
 // key press, with layout), then a far jump and the first chart of a folio.
-// Run: npm run bench:view   (BENCH_VIEW_STEPS=N to change the target length)
+// Run: npm run bench:view   (BENCH_VIEW_STEPS=N to change the target length;
+// BENCH_VIEW_KEEP=report.html keeps the page)
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,7 @@ async function main() {
   const reportMs = performance.now() - t0;
   const file = join(dir, 'report.html');
   writeFileSync(file, html);
+  if (process.env.BENCH_VIEW_KEEP) writeFileSync(process.env.BENCH_VIEW_KEEP, html); // to look at it
   const { context, close } = await launch({ width: 1500, height: 1000 });
   try {
     const page = await context.newPage();
