@@ -1,6 +1,6 @@
 // The `report` and `view` commands: the trace viewer (issue 4). Registered on
 // the program by src/cli/main.ts.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { loadScenarioFile, ScenarioError } from '../scenario/index.js';
 import { KernelConfigError } from '../model/versions.js';
@@ -187,9 +187,16 @@ export function registerReportCommands(program: Command): void {
       const port = Number(o.port);
       try {
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new KernelConfigError(`--port ${o.port}: not a port number`);
-        buildPage(files, o); // report bad input now, not at the first page load
-        const { url } = await serveReport(() => buildPage(files, o), port);
-        process.stdout.write(`daxref view: serving ${url} (Ctrl-C to stop; the page is rebuilt on reload)\n`);
+        // bad input is reported now; afterwards the page is rebuilt when an input file changes
+        const stamp = () => files.map((f) => statSync(f).mtimeMs).join(',');
+        let cached = { stamp: stamp(), html: buildPage(files, o) };
+        const page = () => {
+          const now = stamp();
+          if (now !== cached.stamp) cached = { stamp: now, html: buildPage(files, o) };
+          return cached.html;
+        };
+        const { url } = await serveReport(page, port);
+        process.stdout.write(`daxref view: serving ${url} (Ctrl-C to stop; reload after editing an input to rebuild)\n`);
       } catch (e) {
         fail(e);
       }
