@@ -11,6 +11,9 @@ import { emitHandleMmFault } from './kernel/mm/fault.js';
 import { emitGup, releaseRef } from './kernel/mm/gup.js';
 import { emitTruncate, emitPunchHole, emitUnlink, emitUnmount, emitWrite, emitReflink, emitRemoveDevice, emitEvict, firstEvictable, evictable } from './kernel/fs/xfs.js';
 import { emitWriteback } from './kernel/fs/dax.js';
+import { emitMemunmapPages } from './kernel/mm/memremap.js';
+import { emitP2pdmaUnmapMappings } from './kernel/drivers/p2pdma.js';
+import { devPage, emitDriverPageOp } from './kernel/drivers/zone_device.js';
 
 const PG = 4096;
 
@@ -153,8 +156,17 @@ function buildStep(scn: Scenario, L: Layout, t: number, s: Step, name: string): 
     case 'fsync':
       emitWriteback(b, fileId(L, s.file));
       break;
-    case 'remove_device':
-      emitRemoveDevice(b, devId(L, s.device));
+    case 'remove_device': {
+      const d = devId(L, s.device);
+      const type = L.devices[d].type;
+      if (type === 'fsdax' || type === 'devdax') emitRemoveDevice(b, d);
+      else emitMemunmapPages(b, d, type === 'p2pdma' ? (bb) => emitP2pdmaUnmapMappings(bb, d) : undefined);
+      break;
+    }
+    case 'page_alloc':
+    case 'page_get':
+    case 'page_put':
+      emitDriverPageOp(b, s.op, devPage(L, s.page));
       break;
   }
   void scn;

@@ -31,6 +31,12 @@ export function emitHandleMmFault(b: Builder, c: FaultCall): void {
     const reg = k.L.regions[v.region];
     const p = k.m[k.L.threads[t].off + c.pLocal];
     if (!covers(k, v, p)) return fail(k, t, SIGSEGV, c.err);
+    if (reg.kind === 'device' && k.L.devices[reg.target].type === 'p2pdma') {
+      // p2pmem mappings are populated at mmap; kernfs_vma_fault has no ->fault to call
+      const e = k.m[pteAt(v, p)];
+      if (e & E_PRESENT && (!c.write || e & E_WRITE)) return c.done.pc;
+      return fail(k, t, SIGBUS, c.err);
+    }
     if (reg.kind === 'device') {
       for (const order of [PUD_ORDER, PMD_ORDER, 0] as const) {
         if (order === PUD_ORDER && !reg.hasPud) continue;

@@ -10,7 +10,8 @@ import { EINVAL, ENXIO, EBUSY } from '../../errno.js';
 import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
 import { zap_range } from './unmap.js';
 import { copy_present_pte, vma_needs_copy } from './memory.js';
-import { pmdAt, pteAt } from './pgtable.js';
+import { pmdAt } from './pgtable.js';
+import { p2pmem_alloc_mmap } from '../drivers/p2pdma.js';
 
 function units(k: Kernel, v: VmaInfo): number {
   const R = k.L.regions[v.region];
@@ -37,7 +38,10 @@ export function emitMmap(b: Builder, v: VmaInfo): void {
       k.m[k.L.regionStateOff + R.id] = RG_FAILED;
       return fail(k, t, e, b.end);
     };
-    if (R.kind === 'device') {
+    if (R.kind === 'device' && k.L.devices[R.target].type === 'p2pdma') {
+      const e = p2pmem_alloc_mmap(k, v);
+      if (e) return failWith(e);
+    } else if (R.kind === 'device') {
       const D = k.L.devices[R.target];
       if (!k.m[D.off + D_ALIVE]) return failWith(ENXIO);
       if (!R.shared) return failWith(EINVAL); // check_vma: device-DAX must be shared
@@ -112,7 +116,6 @@ export function emitFork(b: Builder, parent: number, child: number): void {
     k.m[C.off + P_ALIVE] = 1;
     mmap_write_unlock(k, parent);
     k.note('dup_mmap', `${C.name} forked from ${P.name}`);
-    void pteAt;
     return NEXT;
   });
 }
