@@ -8,7 +8,7 @@ import {
   F_NRPAGES, G_FLAGS, G_HELD, G_GRABBING, G_N, G_PAGES, G_PIN, G_LONGTERM, G_STATE, MAPPING_DAX_SHARED, P_ALIVE, P_RSS_ANON, P_RSS_FILE, PMD_NR, PUD_NR,
   R_ENTIRE, R_GEN, R_HEAD, R_INDEX, R_LARGE, R_MAP, R_MAPPING, R_ORDER, R_PIN, R_REF, R_USERS, S_DONE, S_SLEEPING, T_ERR, T_KEY, T_OP,
   T_STATUS, T_TEMPREF, V_PRESENT, X_DIRTY, X_EMPTY, X_LOCKED, X_PMD, X_TOWRITE, X_ZERO, leafRec, xaRec, D_ALIVE, D_PGMAP_LIVE, D_PGMAP_REF,
-  GUP_PIN_COUNTING_BIAS, R_DRV,
+  GUP_PIN_COUNTING_BIAS, R_DRV, D_PGMAP_PAGES,
 } from '../model/state.js';
 import { describeKey } from '../model/kernel/kernel/wait_bit.js';
 import { errnoName } from '../model/errno.js';
@@ -45,7 +45,7 @@ export interface View {
   files: Record<string, { size: number; nlink: number; evicted: boolean; nrpages: number; invalidate_lock: string; blocks: number[] }>;
   refs: Record<string, { state: string; kind: string; pages: string[] }>;
   processes: Record<string, { alive: string; rss_file: number; rss_anon: number }>;
-  devices: Record<string, { alive: boolean; pgmap_live: boolean; pgmap_refs: number }>;
+  devices: Record<string, { type: string; alive: boolean; pgmap_live: boolean; pgmap_refs: number; pgmap_page_refs: number }>;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -179,7 +179,7 @@ export function viewState(k: Kernel, always?: Set<number>): View {
     };
   }
   for (const p of L.processes) v.processes[p.name] = { alive: ['not yet forked', 'alive', 'exited'][m[p.off + P_ALIVE]], rss_file: m[p.off + P_RSS_FILE], rss_anon: m[p.off + P_RSS_ANON] };
-  for (const d of L.devices) v.devices[d.name] = { alive: !!m[d.off + D_ALIVE], pgmap_live: !!m[d.off + D_PGMAP_LIVE], pgmap_refs: m[d.off + D_PGMAP_REF] };
+  for (const d of L.devices) v.devices[d.name] = { type: d.pgmap, alive: !!m[d.off + D_ALIVE], pgmap_live: !!m[d.off + D_PGMAP_LIVE], pgmap_refs: m[d.off + D_PGMAP_REF], pgmap_page_refs: m[d.off + D_PGMAP_PAGES] };
   return v;
 }
 export { R_PIN };

@@ -4,7 +4,7 @@
 import type { Scenario, Step } from '../scenario/types.js';
 import type { Kernel } from './kernel.js';
 import { BLOCKED, Builder, Label, NEXT, Program, fail } from './program.js';
-import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS, F_ISIZE, D_ALIVE } from './state.js';
+import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS } from './state.js';
 import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
 import { emitMmap, emitMunmap, emitFork, emitExit } from './kernel/mm/mmap.js';
 import { emitHandleMmFault } from './kernel/mm/fault.js';
@@ -18,7 +18,7 @@ import { devPage, emitDriverPageOp } from './kernel/drivers/zone_device.js';
 const PG = 4096;
 
 export function buildPrograms(scn: Scenario, L: Layout): Program[][] {
-  return scn.threads.map((ts, t) => ts.steps.map((s, i) => buildStep(scn, L, t, s, `${ts.name}.${i + 1} ${s.op}`)));
+  return scn.threads.map((ts, t) => ts.steps.map((s, i) => buildStep(L, t, s, `${ts.name}.${i + 1} ${s.op}`)));
 }
 
 function regionId(L: Layout, name: string): number {
@@ -30,7 +30,7 @@ function refOf(L: Layout, name: string) {
 const fileId = (L: Layout, name: string) => L.files.find((f) => f.name === name)!.id;
 const devId = (L: Layout, name: string) => L.devices.find((d) => d.name === name)!.id;
 
-function buildStep(scn: Scenario, L: Layout, t: number, s: Step, name: string): Program {
+function buildStep(L: Layout, t: number, s: Step, name: string): Program {
   const b = new Builder(name);
   const proc = L.threads[t].process;
   const vmaFor = (region: string) => {
@@ -169,7 +169,6 @@ function buildStep(scn: Scenario, L: Layout, t: number, s: Step, name: string): 
       emitDriverPageOp(b, s.op, devPage(L, s.page));
       break;
   }
-  void scn;
   return b.build();
 }
 
@@ -186,7 +185,5 @@ function dmaWrite(k: Kernel, t: number, g: ReturnType<typeof refOf>, end: Label)
       k.warn('block-reuse-under-dma', '(device)', `DMA through ${g.name} wrote block ${k.L.recPfn[r]} of ${d.name}, which the filesystem has ${k.m[k.r(r) + R_USERS] ? 'reallocated' : 'freed'}`);
   }
   k.note('(device)', `DMA write through ${g.name}: ${n} page(s)`);
-  void F_ISIZE;
-  void D_ALIVE;
   return NEXT;
 }

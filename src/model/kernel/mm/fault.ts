@@ -1,8 +1,7 @@
 // mm/memory.c: handle_mm_fault -> __handle_mm_fault, choosing the PUD, PMD or
 // PTE path, write-protect faults (do_wp_page) and CoW of private mappings.
-import type { Kernel } from '../../kernel.js';
-import { Builder, Label, NEXT, fail } from '../../program.js';
-import { type VmaInfo, E_PRESENT, E_TABLE, E_WRITE, E_ANON, PMD_ORDER, PUD_ORDER, PMD_NR, D_ALIVE } from '../../state.js';
+import { Builder, Label, fail } from '../../program.js';
+import { type VmaInfo, E_PRESENT, E_TABLE, E_WRITE, PMD_ORDER, PUD_ORDER, PMD_NR } from '../../state.js';
 import { SIGBUS, SIGSEGV } from '../../errno.js';
 import { covers, coversAligned, pmdAt, pteAt, pudAt } from './pgtable.js';
 import { zap_huge } from './huge_memory.js';
@@ -79,4 +78,3 @@ export function emitHandleMmFault(b: Builder, c: FaultCall): void {
   emitDaxPmdFault(b, { v: c.v, pLocal: c.pLocal, write: c.write, done: c.done, err: c.err, pte }, pmd);
   emitDaxPteFault(b, { v: c.v, pLocal: c.pLocal, write: c.write, done: c.done, err: c.err, pte });
 }
-export { D_ALIVE, E_ANON, NEXT };

@@ -4,7 +4,7 @@ import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, type RefInfo, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
-  G_RELEASED, G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN,
+  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN,
 } from '../../state.js';
 import { EFAULT, EOPNOTSUPP, EREMOTEIO } from '../../errno.js';
 import { covers, findLeaf, leafPage } from './pgtable.js';
@@ -160,4 +160,3 @@ export function emitGup(b: Builder, c: GupCall): void {
     return b.end.pc;
   });
 }
-export { G_RELEASED };

@@ -6,7 +6,7 @@ import { BLOCKED, Builder, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, D_ALIVE, D_MOUNTED, E_TABLE, F_MAPPED, F_NLINK, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, V_ANON_VMA, V_PRESENT,
 } from '../../state.js';
-import { EINVAL, ENXIO, EBUSY } from '../../errno.js';
+import { EINVAL, ENXIO } from '../../errno.js';
 import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
 import { zap_range } from './unmap.js';
 import { copy_present_pte, vma_needs_copy } from './memory.js';
@@ -131,4 +131,3 @@ export function emitExit(b: Builder, proc: number): void {
     return NEXT;
   });
 }
-export { EBUSY };
