@@ -11,6 +11,7 @@ import { emitHandleMmFault } from './kernel/mm/fault.js';
 import { emitGup, releaseRef } from './kernel/mm/gup.js';
 import { emitTruncate, emitPunchHole, emitUnlink, emitUnmount, emitWrite, emitReflink, emitRemoveDevice, emitEvict, firstEvictable, evictable } from './kernel/fs/xfs.js';
 import { emitWriteback } from './kernel/fs/dax.js';
+import { emitLogForce } from './kernel/fs/dax_sync.js';
 import { emitMemunmapPages } from './kernel/mm/memremap.js';
 import { emitP2pdmaUnmapMappings } from './kernel/drivers/p2pdma.js';
 import { devPage, emitDriverPageOp } from './kernel/drivers/zone_device.js';
@@ -155,6 +156,7 @@ function buildStep(L: Layout, t: number, s: Step, name: string): Program {
       break;
     case 'fsync':
       emitWriteback(b, fileId(L, s.file));
+      emitLogForce(b, fileId(L, s.file));
       break;
     case 'remove_device': {
       const d = devId(L, s.device);

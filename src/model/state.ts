@@ -62,7 +62,8 @@ export const F_INVAL_W = 6; //   exclusive holder: thread + 1
 export const F_IRWSEM_R = 7; // i_rwsem (XFS IOLOCK): readers
 export const F_IRWSEM_W = 8; //   exclusive holder: thread + 1
 export const F_DIRTY_INODE = 9; // I_DIRTY_PAGES
-export const FILE_WORDS = 10;
+export const F_META_DIRTY = 10; // metadata changed and not yet forced to the log (XFS: inode pinned; gives IOMAP_F_DIRTY)
+export const FILE_WORDS = 11;
 
 // ---- per-device fields ----
 export const D_PGMAP_LIVE = 0; // percpu_ref still alive (not killed)

@@ -99,6 +99,7 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
           }
         }
         if (step.len === 0) failStep(step, 'len', "'len' must be positive");
+        if (step.sync && !step.shared) failStep(step, 'sync', 'MAP_SYNC needs MAP_SHARED_VALIDATE: set shared: true (daxref does not model MAP_PRIVATE with MAP_SYNC)');
         if (step.offset % PAGE_SIZE) failStep(step, 'offset', `mmap offset must be a multiple of 4K, got ${formatSize(step.offset)}`);
         if (step.addr !== undefined && step.addr % PAGE_SIZE) failStep(step, 'addr', `mmap addr must be a multiple of 4K, got ${formatSize(step.addr)}`);
         break;

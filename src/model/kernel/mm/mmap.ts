@@ -6,7 +6,7 @@ import { BLOCKED, Builder, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, D_ALIVE, D_MOUNTED, E_TABLE, F_MAPPED, F_NLINK, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, V_ANON_VMA, V_PRESENT,
 } from '../../state.js';
-import { EINVAL, ENXIO } from '../../errno.js';
+import { EINVAL, ENXIO, EOPNOTSUPP } from '../../errno.js';
 import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
 import { zap_range } from './unmap.js';
 import { copy_present_pte, vma_needs_copy } from './memory.js';
@@ -39,6 +39,7 @@ export function emitMmap(b: Builder, v: VmaInfo): void {
       return fail(k, t, e, b.end);
     };
     if (R.kind === 'device' && k.L.devices[R.target].type === 'p2pdma') {
+      if (R.sync) return failWith(EOPNOTSUPP); // MAP_SHARED_VALIDATE: the sysfs file has no mmap_supported_flags
       const e = p2pmem_alloc_mmap(k, v);
       if (e) return failWith(e);
     } else if (R.kind === 'device') {
