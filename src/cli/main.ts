@@ -1,23 +1,15 @@
 // daxref command line: run, compare, explain, kernels.
 import { Command, Option } from 'commander';
-import { loadScenarioFile, ScenarioError } from '../scenario/index.js';
+import { loadScenarioFile } from '../scenario/index.js';
 import type { PageRef, Scenario } from '../scenario/types.js';
 import { parseAfter } from '../scenario/values.js';
 import { KernelConfigError, KERNELS, FIXES } from '../model/versions.js';
-import { LayoutError } from '../model/layout.js';
 import { simulate, type SimResult } from '../engine/simulate.js';
 import { formatRun, formatPageRef, formatCompare, formatExplain } from './format.js';
 import { toTrace } from '../trace/itf.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-function fatal(e: unknown): never {
-  if (e instanceof ScenarioError || e instanceof KernelConfigError || e instanceof LayoutError) {
-    process.stderr.write(`daxref: ${e.message}\n`);
-    process.exit(2);
-  }
-  throw e;
-}
+import { fatal, collect, UsageError } from './fatal.js';
+import { registerCheck, readReplay } from './check.js';
 
 const program = new Command();
 // Bad command lines are bad input too: exit 2 (commander's own default is 1); help and --version exit 0.
@@ -32,10 +24,13 @@ program
   .option('--with <fix>', 'add a fix switch (repeatable)', collect, [])
   .option('--without <fix>', 'remove a fix switch (repeatable)', collect, [])
   .addOption(new Option('--format <f>', 'output').choices(['text', 'json', 'page_ref']).default('text'))
-  .action((file: string, o: { kernel?: string; with: string[]; without: string[]; format: string }) => {
+  .option('--replay <trace.json>', 'replay the atomic steps of a trace (a counterexample from `daxref check`) instead of the schedule')
+  .action((file: string, o: { kernel?: string; with: string[]; without: string[]; format: string; replay?: string }) => {
     let r: SimResult;
     try {
-      r = simulate(loadScenarioFile(file), { kernel: o.kernel, with: o.with, without: o.without });
+      const scn = loadScenarioFile(file);
+      const replay = o.replay ? readReplay(o.replay, scn) : undefined;
+      r = simulate(scn, { kernel: o.kernel, with: o.with, without: o.without, everyAction: replay?.everyAction }, true, replay?.threads);
     } catch (e) {
       fatal(e);
     }
@@ -83,7 +78,7 @@ program
       try {
         page = parsePageRef(o.page);
       } catch (e) {
-        throw new KernelConfigError(`--page ${o.page}: ${(e as Error).message}`);
+        throw new UsageError(`--page ${o.page}: ${(e as Error).message}`);
       }
       checkExplainArgs(scn, page, o.after);
       process.stdout.write(formatExplain(r, page, o.after));
@@ -95,22 +90,22 @@ program
 /** `explain` names a page and a point of the run: both must exist in the scenario. */
 function checkExplainArgs(scn: Scenario, page: PageRef, after?: string): void {
   if (page.kind === 'file' && !scn.files.some((f) => f.name === page.file))
-    throw new KernelConfigError(`--page ${page.file}@${page.offset}: no file '${page.file}' in ${scn.source}`);
+    throw new UsageError(`--page ${page.file}@${page.offset}: no file '${page.file}' in ${scn.source}`);
   if (page.kind === 'device') {
     const d = scn.devices.find((x) => x.name === page.device);
-    if (!d) throw new KernelConfigError(`--page ${page.device}:${page.pfn}: no device '${page.device}' in ${scn.source}`);
-    if (page.pfn * 4096 >= d.size) throw new KernelConfigError(`--page ${page.device}:${page.pfn}: beyond the device (${d.size / 4096} pages)`);
+    if (!d) throw new UsageError(`--page ${page.device}:${page.pfn}: no device '${page.device}' in ${scn.source}`);
+    if (page.pfn * 4096 >= d.size) throw new UsageError(`--page ${page.device}:${page.pfn}: beyond the device (${d.size / 4096} pages)`);
   }
   if (after === undefined) return;
   let at: { thread: string; step: number };
   try {
     at = parseAfter(after);
   } catch (e) {
-    throw new KernelConfigError(`--after: ${(e as Error).message}`);
+    throw new UsageError(`--after: ${(e as Error).message}`);
   }
   const t = scn.threads.find((x) => x.name === at.thread);
-  if (!t) throw new KernelConfigError(`--after ${after}: no thread '${at.thread}' in ${scn.source}`);
-  if (at.step > t.steps.length) throw new KernelConfigError(`--after ${after}: thread ${at.thread} has ${t.steps.length} step(s)`);
+  if (!t) throw new UsageError(`--after ${after}: no thread '${at.thread}' in ${scn.source}`);
+  if (at.step > t.steps.length) throw new UsageError(`--after ${after}: thread ${at.thread} has ${t.steps.length} step(s)`);
 }
 
 program
@@ -121,5 +116,7 @@ program
     process.stdout.write('\nfix switches (--with / --without):\n');
     for (const f of FIXES) process.stdout.write(`  ${f.id.padEnd(52)} ${f.what}\n`);
   });
+
+registerCheck(program);
 
 program.parseAsync().catch(fatal);

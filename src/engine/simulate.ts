@@ -4,7 +4,7 @@
 import type { Expect, Scenario } from '../scenario/types.js';
 import { ScenarioError } from '../scenario/errors.js';
 import type { KEvent, Kernel } from '../model/kernel.js';
-import { kernelConfig, type KernelConfig, DEFAULT_KERNEL, KernelConfigError } from '../model/versions.js';
+import { kernelConfig, type KernelConfig, DEFAULT_KERNEL, KernelConfigError, findKernel } from '../model/versions.js';
 import { checkFinal, checkInvariants, type Violation } from '../model/invariants.js';
 import { S_DONE, S_SLEEPING, T_ERR, T_KEY, T_STATUS, R_HEAD, R_ORDER, R_REF, R_LARGE, R_MAP, R_PIN, R_ENTIRE, R_MAPPING, R_INDEX, MAPPING_DAX_SHARED } from '../model/state.js';
 import { errnoName } from '../model/errno.js';
@@ -18,6 +18,12 @@ export interface SimOptions {
   kernel?: string;
   with?: string[];
   without?: string[];
+  /** A ready-made configuration (a variant); overrides kernel/with/without. */
+  config?: KernelConfig;
+  /** Every action its own atomic step (a trace of `check --no-por`); default: local actions fused. */
+  everyAction?: boolean;
+  /** After a replay, go on round-robin to the end (what the violation leads to). */
+  continueReplay?: boolean;
 }
 
 export interface TraceStep {
@@ -59,6 +65,7 @@ export interface SimResult {
 }
 
 export function configFor(scn: Scenario, opts: SimOptions): KernelConfig {
+  if (opts.config) return opts.config;
   const id = opts.kernel ?? scn.kernel ?? DEFAULT_KERNEL;
   try {
     return kernelConfig(id, opts.with ?? [], opts.without ?? []);
@@ -68,9 +75,17 @@ export function configFor(scn: Scenario, opts: SimOptions): KernelConfig {
   }
 }
 
-export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true): SimResult {
+/** A replayed trace does not fit the scenario (a step that cannot run). */
+export class ReplayError extends Error {}
+
+/**
+ * Run a scenario. With `replay` (thread indices, one per atomic step: a
+ * counterexample from the checker), run exactly those steps instead of the
+ * schedule; the end-of-run checks apply only if nothing can move afterwards.
+ */
+export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true, replay?: number[]): SimResult {
   const config = configFor(scn, opts);
-  const M = new Machine(scn, config);
+  const M = new Machine(scn, config, !opts.everyAction);
   const s = M.initial();
   const k = M.kernel(s);
   const L = M.L;
@@ -114,7 +129,6 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
     const T = L.threads[t];
     if (!M.ready(k.m, t)) return false;
     const opIdx = k.m[T.off + 1];
-    const act = M.action(k.m, t);
     k.events = [];
     k.warned = [];
     const outcome = M.step(k, t);
@@ -122,6 +136,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
       (pending[t] ??= { blocked: false }).blocked = true;
       return false;
     }
+    const act = M.lastAction!;
     const idx = steps.length + 1;
     const vs: Violation[] = [];
     noteBacking();
@@ -156,14 +171,32 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
   };
 
   const done = (t: number) => k.m[L.threads[t].off + T_STATUS] === S_DONE;
-  if (scn.schedule) {
+  if (replay) {
+    replay.forEach((t, i) => {
+      if (t < 0 || t >= L.threads.length) throw new ReplayError(`step ${i + 1}: no thread #${t} in this scenario`);
+      if (!stepOnce(t)) throw new ReplayError(`step ${i + 1}: thread ${L.threads[t].name} cannot move here (finished, asleep or blocked)`);
+    });
+    const canMove = L.threads.some((T) => {
+      if (!M.ready(k.m, T.id)) return false;
+      const saved = k.m.slice();
+      const ev = k.events;
+      k.events = null;
+      const moved = M.step(k, T.id) !== 'blocked';
+      k.m.set(saved);
+      k.events = ev;
+      return moved;
+    });
+    if (canMove && !opts.continueReplay) return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
+  } else if (scn.schedule) {
     for (const e of scn.schedule) {
       const t = L.threads.findIndex((x) => x.name === e.thread);
-      if (!done(t)) runOp(t);
+      if (done(t)) continue;
+      if (e.steps) for (let i = 0; i < e.steps && stepOnce(t); i++); // THREAD:N: preempt it after N atomic steps
+      else runOp(t);
     }
   }
   // then (or without a schedule) round-robin by operation until nothing can move
-  for (let moved = true; moved; ) {
+  for (let moved = !replay || !!opts.continueReplay; moved; ) {
     moved = false;
     for (const T of L.threads) if (!done(T.id) && runOp(T.id)) moved = true;
   }
@@ -177,7 +210,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
     ops.push({ thread: T.name, op, error: 'none', blocked: true, done: false, step: idx });
   }
   for (const v of checkFinal(k)) record(v, idx);
-  for (const e of relevant) {
+  for (const e of replay ? [] : relevant) {
     if (e.point.kind === 'end') expectations.push(checkExpect(k, e, violations, ops, lastBacking));
     else if (!ops.some((o) => o.done && o.thread === (e.point as { thread: string }).thread && o.op === (e.point as { step: number }).step)) {
       const p = e.point as { thread: string; step: number };
@@ -188,10 +221,17 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
   return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
 }
 
-function appliesTo(e: Expect, c: KernelConfig): boolean {
-  if (e.kernel && e.kernel !== c.kernel) return false;
+/**
+ * Whether an expectation is checked on this run. `kernel: K` alone means K as released;
+ * `kernel: K, with: [X..]` means K plus exactly those fixes (a backport), so the two never
+ * both apply. Without `kernel`, `with` only requires those fixes to be in force.
+ */
+export function appliesTo(e: Expect, c: KernelConfig): boolean {
   if (e.with && !e.with.every((f) => c.fixes.has(f))) return false;
-  return true;
+  if (!e.kernel) return true;
+  if (e.kernel !== c.kernel) return false;
+  const want = new Set([...(findKernel(c.kernel)?.fixes ?? []), ...(e.with ?? [])]);
+  return want.size === c.fixes.size && [...want].every((f) => c.fixes.has(f));
 }
 
 /** The folio values an expectation can check, for a page named in a scenario. */
