@@ -6,7 +6,7 @@ import { parseAfter } from '../scenario/values.js';
 import { KernelConfigError, KERNELS, FIXES } from '../model/versions.js';
 import { simulate, type SimResult } from '../engine/simulate.js';
 import { formatRun, formatPageRef, formatCompare, formatExplain } from './format.js';
-import { toTrace } from '../trace/itf.js';
+import { toTrace, writeTraceJson } from '../trace/itf.js';
 
 import { fatal, collect, UsageError } from './fatal.js';
 import { registerCheck, readReplay } from './check.js';
@@ -34,7 +34,7 @@ program
     } catch (e) {
       fatal(e);
     }
-    if (o.format === 'json') process.stdout.write(JSON.stringify(toTrace(r), null, 1) + '\n');
+    if (o.format === 'json') writeTraceJson(toTrace(r), (x) => process.stdout.write(x));
     else if (o.format === 'page_ref') process.stdout.write(formatPageRef(r));
     else process.stdout.write(formatRun(r));
     const failed = r.expectations.filter((x) => !x.ok);

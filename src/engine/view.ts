@@ -62,8 +62,34 @@ function bits(e: number): string {
   return b.join(',') || 'ro';
 }
 
+/** The mapping holders (PTE/PMD/PUD leaves) of every page, in page-table scan order: built once per view. */
+export type MappingIndex = Map<number, { seq: number; holder: Holder }[]>;
+export function mappingHolders(k: Kernel): MappingIndex {
+  const idx: MappingIndex = new Map();
+  const m = k.m;
+  let seq = 0;
+  const add = (e: number, holder: Holder) => {
+    const r = leafRec(e);
+    let l = idx.get(r);
+    if (!l) idx.set(r, (l = []));
+    l.push({ seq: seq++, holder });
+  };
+  for (const v of k.L.vmas) {
+    if (!m[v.off + V_PRESENT]) continue;
+    const R = k.L.regions[v.region];
+    const P = k.L.processes[v.process].name;
+    const take = (e: number) => e & E_PRESENT && !(e & (E_ZERO | E_ANON | E_TABLE));
+    const refs = (e: number) => (k.old || e & (E_DEVMAP) ? 0 : 1);
+    const pteRefs = (e: number) => (e & (E_SPECIAL | E_DEVMAP) ? 0 : 1);
+    if (R.hasPte) for (let p = 0; p < R.npages; p++) { const e = m[v.pteOff + p]; if (take(e)) add(e, { kind: 'pte', refs: pteRefs(e), who: `PTE of ${P} at ${R.name}+${hex(p * 4096)} (${hex(R.base + p * 4096)})${pteRefs(e) ? '' : e & E_DEVMAP ? ': devmap, holds no reference' : ': special, holds no reference'}` }); }
+    if (R.hasPmd) for (let j = 0; j * PMD_NR < R.npages; j++) { const e = m[v.pmdOff + j]; if (take(e)) add(e, { kind: 'pmd', refs: refs(e), who: `PMD of ${P} at ${R.name}+${hex(j * PMD_NR * 4096)}${k.old ? ': devmap, holds no reference' : ''}` }); }
+    if (R.hasPud) for (let j = 0; j * PUD_NR < R.npages; j++) { const e = m[v.pudOff + j]; if (take(e)) add(e, { kind: 'pud', refs: refs(e), who: `PUD of ${P} at ${R.name}+${hex(j * PUD_NR * 4096)}${k.old ? ': devmap, holds no reference' : ''}` }); }
+  }
+  return idx;
+}
+
 /** Who holds each reference of folio h (the answer to "who holds these 3 references?"). */
-export function holdersOf(k: Kernel, h: number): Holder[] {
+export function holdersOf(k: Kernel, h: number, maps: MappingIndex = mappingHolders(k)): Holder[] {
   const out: Holder[] = [];
   const m = k.m;
   const d = k.L.devices[k.L.recDevice[h]];
@@ -74,17 +100,10 @@ export function holdersOf(k: Kernel, h: number): Holder[] {
     out.push({ kind: 'idle', refs: 1, who: d.pgmap === 'MEMORY_DEVICE_GENERIC' ? 'device-DAX idle reference (__init_zone_device_page; reset by free_zone_device_folio)' : 'old-scheme FS-DAX idle reference (__init_zone_device_page)' });
   const drv = m[k.r(h) + R_DRV];
   if (drv) out.push({ kind: 'driver', refs: drv, who: driverHolder(k, h) });
-  for (const v of k.L.vmas) {
-    if (!m[v.off + V_PRESENT]) continue;
-    const R = k.L.regions[v.region];
-    const P = k.L.processes[v.process].name;
-    const take = (e: number) => e & E_PRESENT && !(e & (E_ZERO | E_ANON | E_TABLE)) && inFolio(leafRec(e));
-    const refs = (e: number) => (k.old || e & (E_DEVMAP) ? 0 : 1);
-    const pteRefs = (e: number) => (e & (E_SPECIAL | E_DEVMAP) ? 0 : 1);
-    if (R.hasPte) for (let p = 0; p < R.npages; p++) { const e = m[v.pteOff + p]; if (take(e)) out.push({ kind: 'pte', refs: pteRefs(e), who: `PTE of ${P} at ${R.name}+${hex(p * 4096)} (${hex(R.base + p * 4096)})${pteRefs(e) ? '' : e & E_DEVMAP ? ': devmap, holds no reference' : ': special, holds no reference'}` }); }
-    if (R.hasPmd) for (let j = 0; j * PMD_NR < R.npages; j++) { const e = m[v.pmdOff + j]; if (take(e)) out.push({ kind: 'pmd', refs: refs(e), who: `PMD of ${P} at ${R.name}+${hex(j * PMD_NR * 4096)}${k.old ? ': devmap, holds no reference' : ''}` }); }
-    if (R.hasPud) for (let j = 0; j * PUD_NR < R.npages; j++) { const e = m[v.pudOff + j]; if (take(e)) out.push({ kind: 'pud', refs: refs(e), who: `PUD of ${P} at ${R.name}+${hex(j * PUD_NR * 4096)}${k.old ? ': devmap, holds no reference' : ''}` }); }
-  }
+  const mapped: { seq: number; holder: Holder }[] = [];
+  for (let r = h; r < h + span; r++) for (const x of maps.get(r) ?? []) mapped.push(x);
+  mapped.sort((a, b) => a.seq - b.seq);
+  for (const x of mapped) out.push(x.holder);
   for (const g of k.L.refs) {
     if (m[g.off + G_STATE] !== G_HELD && m[g.off + G_STATE] !== G_GRABBING) continue;
     const pin = (m[g.off + G_FLAGS] & G_PIN) !== 0;
@@ -154,6 +173,7 @@ export function viewState(k: Kernel, always?: Set<number>): View {
     v.refs[g.name] = { state: st, kind: m[g.off + G_FLAGS] & G_PIN ? 'FOLL_PIN' : 'FOLL_GET', pages };
   }
   for (const t of L.threads) { const r = m[t.off + T_TEMPREF] - 1; if (r >= 0) used.add(r); }
+  const maps = mappingHolders(k);
   for (let r = 0; r < L.nrecs; r++) {
     if (!interesting(k, r, used) && !always?.has(r)) continue;
     const o = k.r(r);
@@ -175,7 +195,7 @@ export function viewState(k: Kernel, always?: Set<number>): View {
       index: m[ho + R_INDEX],
       share: (k.old ? mp === MAPPING_DAX_SHARED : mp === 0) ? m[ho + R_INDEX] : 0,
       block: d.type === 'fsdax' ? (m[o + R_USERS] ? `in use (${m[o + R_USERS]} owner${m[o + R_USERS] > 1 ? 's' : ''}, allocation #${m[o + R_GEN]})` : m[o + R_GEN] ? 'free' : 'never allocated') : '-',
-      holders: holdersOf(k, h),
+      holders: holdersOf(k, h, maps),
     };
   }
   for (const p of L.processes) v.processes[p.name] = { alive: ['not yet forked', 'alive', 'exited'][m[p.off + P_ALIVE]], rss_file: m[p.off + P_RSS_FILE], rss_anon: m[p.off + P_RSS_ANON] };

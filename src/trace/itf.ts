@@ -44,3 +44,24 @@ export function toTrace(r: SimResult) {
     expectations: r.expectations.map((e) => ({ ok: e.ok, message: e.message, line: e.expect.pos.line })),
   };
 }
+
+/**
+ * Write a trace as JSON piece by piece (one state at a time), so that a long
+ * run whose trace exceeds the largest string V8 can build (≈512 MiB) is still
+ * written; the text is what JSON.stringify(trace, null, 1) would give, parsed.
+ */
+export function writeTraceJson(trace: ReturnType<typeof toTrace>, write: (s: string) => void): void {
+  const keys = Object.keys(trace) as (keyof typeof trace)[];
+  write('{\n');
+  keys.forEach((key, i) => {
+    const last = i === keys.length - 1 ? '\n' : ',\n';
+    if (key !== 'states') {
+      write(` ${JSON.stringify(key)}: ${JSON.stringify(trace[key], null, 1).replace(/\n/g, '\n ')}${last}`);
+      return;
+    }
+    write(' "states": [\n');
+    trace.states.forEach((s, j) => write(`  ${JSON.stringify(s, null, 1).replace(/\n/g, '\n  ')}${j === trace.states.length - 1 ? '\n' : ',\n'}`));
+    write(` ]${last}`);
+  });
+  write('}\n');
+}

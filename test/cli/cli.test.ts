@@ -10,6 +10,9 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { FIXES, KERNELS } from '../../src/model/versions.js';
 import { repoRoot } from '../scenario/paths.js';
+import { loadScenarioFile } from '../../src/scenario/index.js';
+import { simulate } from '../../src/engine/simulate.js';
+import { toTrace } from '../../src/trace/itf.js';
 
 interface Out { code: number | null; out: string; err: string }
 
@@ -119,6 +122,12 @@ describe('daxref run --format', () => {
     const fault = t.states.find((st: { '#meta': { fn?: string } }) => st['#meta'].fn === 'handle_mm_fault');
     const abridged = { '#meta': t['#meta'], vars: t.vars, states: [t.states[0], fault], ops: t.ops, violations: t.violations, expectations: t.expectations };
     assert.deepEqual(JSON.parse(block[1]), abridged);
+  });
+
+  it('json is written piece by piece, byte for byte what JSON.stringify(trace, null, 1) gives', () => {
+    const o = daxref('run', 'docs/trace-example.yaml', '--format', 'json');
+    const t = toTrace(simulate(loadScenarioFile('docs/trace-example.yaml'), {}));
+    assert.equal(o.out, JSON.stringify(t, null, 1) + '\n');
   });
 
   it('page_ref prints one ftrace-style page_ref_mod line per refcount change', () => {
