@@ -117,9 +117,13 @@ export function zap_pte(k: Kernel, v: VmaInfo, p: number, caller: string): void 
 /**
  * vma_needs_copy (mm/memory.c): page tables are copied at fork only for
  * VM_PFNMAP/VM_MIXEDMAP, uffd-wp, or a VMA with an anon_vma. DAX VMAs are
- * neither PFNMAP nor MIXEDMAP, so only a private VMA that already did a CoW.
+ * neither PFNMAP nor MIXEDMAP, so only a private VMA that already did a CoW;
+ * a p2pmem VMA is MIXEDMAP (vm_insert_page sets it).
  */
 export function vma_needs_copy(k: Kernel, src: VmaInfo): boolean {
+  const R = region(k, src);
+  // vm_insert_page sets VM_MIXEDMAP on the VMA: p2pmem mappings are always copied
+  if (R.kind === 'device' && k.L.devices[R.target].type === 'p2pdma') return true;
   return k.m[src.off + V_ANON_VMA] === 1;
 }
 
