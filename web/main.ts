@@ -236,7 +236,6 @@ function renderPane(k: number): HTMLElement {
   if (compare) pane.append(h('h2', { class: 'pane-title' }, `${data.labels[k]}: state ${stIdx}${ran ? '' : ' (no step here)'}`));
 
   // folio table
-  const types = t['#meta'].device_types ?? {};
   const cols: [string, string, (f: FolioView) => string][] = [
     ['refcount', 'refcount', (f) => String(f.refcount)],
     ['mapcount', 'mapcount', (f) => String(f.mapcount)], // folio_mapcount: _large_mapcount of a large folio, _mapcount of a small one
@@ -262,7 +261,7 @@ function renderPane(k: number): HTMLElement {
     const tr = h('tr', { 'data-pfn': f.pfn, class: [f.pfn === selected ? 'sel' : '', ch?.has('*') ? 'appeared' : '', inv?.folios.has(f.pfn) ? 'involved' : '', dv?.has('*') ? 'diverge' : ''].filter(Boolean).join(' ') });
     tr.addEventListener('click', () => selectFolio(f.pfn));
     const dev = f.device.split(':')[0];
-    tr.append(h('td', { class: 'mono' }, h('button', { class: 'pfn', 'data-pfn': f.pfn }, f.pfn)), h('td', { class: 'mono' }, f.device), h('td', { class: 'small' }, types[dev]?.pgmap.replace('MEMORY_DEVICE_', '') ?? ''));
+    tr.append(h('td', { class: 'mono' }, h('button', { class: 'pfn', 'data-pfn': f.pfn }, f.pfn)), h('td', { class: 'mono' }, f.device), h('td', { class: 'small' }, (st.devices[dev]?.type ?? '').replace('MEMORY_DEVICE_', '')));
     for (const [field, , fmt] of cols) {
       const td = h('td', { class: `mono f-${field}`, 'data-field': field }, fmt(f));
       if (ch?.has(field) || (field === 'mapping' && (ch?.has('index') || ch?.has('share')))) {
@@ -399,7 +398,7 @@ function renderPane(k: number): HTMLElement {
   const byDev = new Map<string, FolioView[]>();
   for (const f of Object.values(st.folios)) {
     const dev = f.device.split(':')[0];
-    if (types[dev]?.type === 'devdax' || f.block === '-') continue;
+    if (f.block === '-') continue;
     byDev.set(dev, [...(byDev.get(dev) ?? []), f]);
   }
   for (const [dev, fs] of byDev) {

@@ -30,8 +30,6 @@ export function traceMeta(r: SimResult) {
     kernel: describeConfig(r.config),
     scheme: r.config.scheme,
     fixes: [...r.config.fixes],
-    // the pgmap type of each device (folio views name their device)
-    device_types: Object.fromEntries(r.machine.L.devices.map((d) => [d.name, { type: d.type, pgmap: d.pgmap }])),
     // 'every action': each action was a step of its own (daxref check --no-por); replay must do the same
     granularity: r.machine.fuseLocal ? 'local actions fused' : 'every action',
   };
@@ -62,4 +60,25 @@ export function toTrace(r: SimResult) {
     states: r.views.map((v, i) => ({ '#meta': i === 0 ? { index: 0, action: 'init' } : stepMeta(r, i, diffViews(r.views[i - 1], v)), ...v })),
     ...traceTail(r),
   };
+}
+
+/**
+ * Write a trace as JSON piece by piece (one state at a time), so that a long
+ * run whose trace exceeds the largest string V8 can build (≈512 MiB) is still
+ * written; the text is what JSON.stringify(trace, null, 1) would give, parsed.
+ */
+export function writeTraceJson(trace: ReturnType<typeof toTrace>, write: (s: string) => void): void {
+  const keys = Object.keys(trace) as (keyof typeof trace)[];
+  write('{\n');
+  keys.forEach((key, i) => {
+    const last = i === keys.length - 1 ? '\n' : ',\n';
+    if (key !== 'states') {
+      write(` ${JSON.stringify(key)}: ${JSON.stringify(trace[key], null, 1).replace(/\n/g, '\n ')}${last}`);
+      return;
+    }
+    write(' "states": [\n');
+    trace.states.forEach((s, j) => write(`  ${JSON.stringify(s, null, 1).replace(/\n/g, '\n  ')}${j === trace.states.length - 1 ? '\n' : ',\n'}`));
+    write(` ]${last}`);
+  });
+  write('}\n');
 }

@@ -37,7 +37,7 @@ export interface TraceViolation {
 }
 
 export interface Trace {
-  '#meta': { scenario?: string; description?: string; kernel?: string; scheme?: string; fixes?: string[]; source?: string; device_types?: Record<string, { type: string; pgmap: string }> };
+  '#meta': { scenario?: string; description?: string; kernel?: string; scheme?: string; fixes?: string[]; source?: string };
   states: TraceState[];
   violations?: TraceViolation[];
   expectations?: { ok: boolean; message: string; line: number }[];
