@@ -185,6 +185,10 @@ function renderTimeline() {
     body.push(tr);
   }
   timelineEl.replaceChildren(h('table', { class: 'tl' }, h('thead', {}, head), h('tbody', {}, ...body)));
+  // keep the current step in view inside the timeline's own scroll box (the page does not jump)
+  timelineEl.style.maxHeight = `${Math.max(250, window.innerHeight - Math.max(0, timelineEl.getBoundingClientRect().top) - 8)}px`;
+  const row = timelineEl.querySelector<HTMLElement>('tr.current');
+  if (row) timelineEl.scrollTop = Math.max(0, row.offsetTop - timelineEl.clientHeight / 2);
 }
 
 // ---------- one pane (one trace at one state) ----------
