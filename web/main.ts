@@ -185,7 +185,10 @@ function renderTimeline() {
     body.push(tr);
   }
   timelineEl.replaceChildren(h('table', { class: 'tl' }, h('thead', {}, head), h('tbody', {}, ...body)));
-  // keep the current step in view inside the timeline's own scroll box (the page does not jump)
+}
+
+/** Keep the current step in view inside the timeline's own scroll box (the page does not jump); after the whole render: one layout. */
+function scrollTimeline() {
   timelineEl.style.maxHeight = `${Math.max(250, window.innerHeight - Math.max(0, timelineEl.getBoundingClientRect().top) - 8)}px`;
   const row = timelineEl.querySelector<HTMLElement>('tr.current');
   if (row) timelineEl.scrollTop = Math.max(0, row.offsetTop - timelineEl.clientHeight / 2);
@@ -575,6 +578,7 @@ function render() {
   renderTimeline();
   panesEl.replaceChildren(...traces.map((_, k) => renderPane(k)));
   placeCursor();
+  scrollTimeline();
   const hash = `#step=${cur}${selected ? `&folio=${encodeURIComponent(selected)}` : ''}`;
   if (location.hash !== hash) history.replaceState(null, '', hash);
   document.body.dataset.step = String(cur);
