@@ -286,7 +286,7 @@ static int run_step(const struct dr_step *st)
 		close(fd);
 		return r;
 	}
-	case DR_REMOVE_DEVICE:
+	case DR_UNSUPPORTED:
 		return EINVAL;
 	case DR_FSYNC:
 		path_of(st->file, path, sizeof path);

@@ -20,11 +20,14 @@ export interface OraclePage { file: string; offset: number; label: string }
 export function unsupportedReason(scn: Scenario, fs: OracleFs): string | null {
   const fsdax = scn.devices.filter((d) => d.type === 'fsdax');
   if (scn.devices.some((d) => d.type === 'devdax')) return 'device-DAX: the guest has one legacy pmem namespace (raw mode), no /dev/daxX.Y';
+  const other = scn.devices.find((d) => d.type !== 'fsdax');
+  if (other) return `${other.type} device ${other.name}: the guest has FS-DAX pmem only (/dev/pmem0)`;
   if (fsdax.length !== 1) return `needs ${fsdax.length} FS-DAX devices; the guest has one (/dev/pmem0)`;
   const preempt = scn.schedule?.find((e) => e.steps);
   if (preempt) return `schedule entry ${preempt.thread}:${preempt.steps} stops an operation after ${preempt.steps} atomic step(s); a real kernel cannot be stopped there`;
   const steps = scn.threads.flatMap((t) => t.steps);
   for (const s of steps) {
+    if (s.op === 'page_alloc' || s.op === 'page_get' || s.op === 'page_put') return `${s.op}: an in-kernel page operation, no system call reaches it`;
     if (s.op === 'remove_device') return 'remove_device: unbinding the pmem namespace under a mounted filesystem is not run';
     if (s.op === 'reflink' && fs !== 'xfs') return 'reflink needs xfs (ext4 has no FICLONE)';
     if (s.op === 'mmap' && s.addr !== undefined) return 'mmap at a fixed address is not translated';
@@ -155,7 +158,9 @@ export function translate(scn: Scenario): string {
 const OP_ENUM: Record<Step['op'], string> = {
   mmap: 'DR_MMAP', munmap: 'DR_MUNMAP', touch: 'DR_TOUCH', gup: 'DR_GUP', unpin: 'DR_UNPIN', dma_write: 'DR_DMA_WRITE',
   fork: 'DR_FORK', exit: 'DR_EXIT', truncate: 'DR_TRUNCATE', punch_hole: 'DR_PUNCH_HOLE', unlink: 'DR_UNLINK',
-  unmount: 'DR_UNMOUNT', reflink: 'DR_REFLINK', write: 'DR_WRITE', fsync: 'DR_FSYNC', remove_device: 'DR_REMOVE_DEVICE',
+  unmount: 'DR_UNMOUNT', reflink: 'DR_REFLINK', write: 'DR_WRITE', fsync: 'DR_FSYNC', remove_device: 'DR_UNSUPPORTED',
+  // unsupportedReason() skips scenarios with these
+  page_alloc: 'DR_UNSUPPORTED', page_get: 'DR_UNSUPPORTED', page_put: 'DR_UNSUPPORTED',
 };
 
 function stepFields(s: Step, thread: number, label: string, fileIx: (n: string) => number, regions: string[], refs: string[], procs: string[]): string[] {

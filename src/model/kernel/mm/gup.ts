@@ -4,9 +4,9 @@ import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, type RefInfo, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
-  G_RELEASED, G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN,
+  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN,
 } from '../../state.js';
-import { EFAULT, EOPNOTSUPP } from '../../errno.js';
+import { EFAULT, EOPNOTSUPP, EREMOTEIO } from '../../errno.js';
 import { covers, findLeaf, leafPage } from './pgtable.js';
 import { folioOf, folio_put_refs, folio_ref_add } from './swap.js';
 import { get_dev_pagemap, pgmapOf, put_dev_pagemap } from './memremap.js';
@@ -26,6 +26,8 @@ export interface GupCall {
 }
 
 const isFsdax = (k: Kernel, r: number) => pgmapOf(k, r).pgmap === 'MEMORY_DEVICE_FS_DAX';
+/** is_pci_p2pdma_page (include/linux/memremap.h): GUP refuses these unless the caller passes FOLL_PCI_P2PDMA. */
+const isP2pdma = (k: Kernel, r: number) => pgmapOf(k, r).pgmap === 'MEMORY_DEVICE_PCI_P2PDMA';
 
 /** folio_is_longterm_pinnable (include/linux/mm.h): FS-DAX folios are not, from patch 17 on. */
 function folio_is_longterm_pinnable(k: Kernel, h: number): boolean {
@@ -89,6 +91,7 @@ export function emitGup(b: Builder, c: GupCall): void {
         const l = findLeaf(k, c.v, p);
         if (!l || (c.write && !(l.e & E_WRITE)) || l.e & E_ZERO) break;
         const page = leafPage(k, l, p);
+        if (isP2pdma(k, page)) break; // no FOLL_PCI_P2PDMA: fall back to the slow path
         if (k.old) {
           // devmap leaf: no FOLL_LONGTERM, and the pgmap must be alive
           if (!(l.e & E_DEVMAP)) break;
@@ -127,6 +130,7 @@ export function emitGup(b: Builder, c: GupCall): void {
         return NEXT; // faultin_page
       }
       const page = leafPage(k, l, p);
+      if (isP2pdma(k, page)) return fail(k, t, EREMOTEIO, failed); // try_grab_folio without FOLL_PCI_P2PDMA
       if (k.old && l.e & E_DEVMAP && !k.m[to + PGMAP]) {
         if (!get_dev_pagemap(k, k.L.recDevice[page])) return fail(k, t, EFAULT, failed);
         k.m[to + PGMAP] = k.L.recDevice[page] + 1;
@@ -156,4 +160,3 @@ export function emitGup(b: Builder, c: GupCall): void {
     return b.end.pc;
   });
 }
-export { G_RELEASED };
