@@ -213,7 +213,9 @@ static int run_step(const struct dr_step *st)
 		fd = open(path, O_RDWR);
 		if (fd < 0) return errno;
 		int flags = st->shared ? (st->sync ? MAP_SHARED_VALIDATE | MAP_SYNC : MAP_SHARED) : MAP_PRIVATE;
-		void *m = mmap(region_addr(st->region), st->len, PROT_READ | PROT_WRITE, flags | MAP_FIXED_NOREPLACE, fd, st->offset);
+		/* MAP_FIXED, not MAP_FIXED_NOREPLACE: MAP_SHARED_VALIDATE refuses flags outside the
+		 * legacy set (EOPNOTSUPP); each region has its own 1 GiB slot, nothing is replaced */
+		void *m = mmap(region_addr(st->region), st->len, PROT_READ | PROT_WRITE, flags | MAP_FIXED, fd, st->offset);
 		r = m == MAP_FAILED ? errno : 0;
 		close(fd);
 		return r;
