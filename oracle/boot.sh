@@ -50,4 +50,4 @@ echo "oracle-boot: kernel $K, $FS, $(ls "$BINDIR" | grep -vc "\\.") program(s), 
 exec 3>&1
 timeout "${DAXREF_ORACLE_TIMEOUT:-600}" qemu-system-x86_64 -accel tcg -cpu max -m 2G -smp 2 -nographic -no-reboot \
 	-kernel "$VMLINUZ" -initrd "$WORK/initrd" \
-	-append "console=ttyS0 memmap=512M!1G panic=-1 quiet loglevel=1 daxref.fs=$FS" </dev/null
+	-append "console=ttyS0 memmap=512M!1G panic=-1 quiet loglevel=1 daxref.fs=$FS daxref.dio_ns=${DAXREF_ORACLE_DIO_NS:-6000000000}" </dev/null
