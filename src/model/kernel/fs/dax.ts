@@ -727,7 +727,12 @@ export function emitDeleteMappingRange(b: Builder, file: (k: Kernel, t: number) 
 export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number) => number, from: (k: Kernel, t: number) => number, to: (k: Kernel, t: number) => number): void {
   const IDX = b.local();
   b.step('truncate_inode_pages_range', 'start', (k, t) => {
-    k.m[k.L.threads[t].off + IDX] = from(k, t);
+    // the walk (find_lock_entries -> xas_find) starts at the entry covering `from`: a PMD entry that
+    // begins below it is found, and dax_delete_mapping_entry then deletes all of it
+    const f = file(k, t);
+    const i = from(k, t);
+    const s = i < k.L.files[f].maxPages ? entrySlot(k, f, i) : -1;
+    k.m[k.L.threads[t].off + IDX] = s >= 0 && k.m[s] ? slotIndex(k, f, s) : i;
     return NEXT;
   });
   const loop = b.here();

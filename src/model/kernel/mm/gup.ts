@@ -4,9 +4,9 @@ import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, type RefInfo, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
-  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN,
+  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN, T_ERR,
 } from '../../state.js';
-import { EFAULT, EOPNOTSUPP, EREMOTEIO } from '../../errno.js';
+import { EFAULT, EOPNOTSUPP, EREMOTEIO, SIGBUS, SIGSEGV } from '../../errno.js';
 import { covers, findLeaf, leafPage } from './pgtable.js';
 import { folioOf, folio_put_refs, folio_ref_add } from './swap.js';
 import { get_dev_pagemap, pgmapOf, put_dev_pagemap } from './memremap.js';
@@ -143,6 +143,8 @@ export function emitGup(b: Builder, c: GupCall): void {
   b.mark(failed);
   b.step(fn, 'failed: release the pages grabbed, mmap_read_unlock', (k, t) => {
     const to = k.L.threads[t].off;
+    // faultin_page returns vm_fault_to_errno() (include/linux/mm.h): a SIGBUS or SIGSEGV fault is -EFAULT to GUP's caller
+    if (k.m[to + T_ERR] === SIGBUS || k.m[to + T_ERR] === SIGSEGV) k.m[to + T_ERR] = EFAULT;
     releaseRef(k, c.ref, 'gup_put_folio');
     k.m[c.ref.off + G_STATE] = G_FAILED;
     if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
