@@ -1,21 +1,13 @@
 // daxref command line: run, compare, explain, kernels.
 import { Command, Option } from 'commander';
-import { loadScenarioFile, ScenarioError } from '../scenario/index.js';
+import { loadScenarioFile } from '../scenario/index.js';
 import { KernelConfigError, KERNELS, FIXES, describeConfig } from '../model/versions.js';
-import { LayoutError } from '../model/layout.js';
 import { simulate, pageValues, type SimResult } from '../engine/simulate.js';
 import { formatRun, formatPageRef, formatCompare, formatExplain } from './format.js';
 import { toTrace } from '../trace/itf.js';
 
-const collect = (v: string, prev: string[]) => [...prev, v];
-
-function fatal(e: unknown): never {
-  if (e instanceof ScenarioError || e instanceof KernelConfigError || e instanceof LayoutError) {
-    process.stderr.write(`daxref: ${e.message}\n`);
-    process.exit(2);
-  }
-  throw e;
-}
+import { fatal, collect } from './fatal.js';
+import { registerCheck, readReplay } from './check.js';
 
 const program = new Command();
 program.name('daxref').description('An executable model of Linux ZONE_DEVICE (FS-DAX, device-DAX) page reference counting').version('0.1.0');
@@ -28,10 +20,12 @@ program
   .option('--with <fix>', 'add a fix switch (repeatable)', collect, [])
   .option('--without <fix>', 'remove a fix switch (repeatable)', collect, [])
   .addOption(new Option('--format <f>', 'output').choices(['text', 'json', 'page_ref']).default('text'))
-  .action((file: string, o: { kernel?: string; with: string[]; without: string[]; format: string }) => {
+  .option('--replay <trace.json>', 'replay the atomic steps of a trace (a counterexample from `daxref check`) instead of the schedule')
+  .action((file: string, o: { kernel?: string; with: string[]; without: string[]; format: string; replay?: string }) => {
     let r: SimResult;
     try {
-      r = simulate(loadScenarioFile(file), { kernel: o.kernel, with: o.with, without: o.without });
+      const scn = loadScenarioFile(file);
+      r = simulate(scn, { kernel: o.kernel, with: o.with, without: o.without }, true, o.replay ? readReplay(o.replay, scn) : undefined);
     } catch (e) {
       fatal(e);
     }
@@ -97,5 +91,7 @@ program
     for (const f of FIXES) process.stdout.write(`  ${f.id.padEnd(52)} ${f.what}\n`);
     void describeConfig;
   });
+
+registerCheck(program);
 
 program.parseAsync().catch(fatal);

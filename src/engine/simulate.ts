@@ -18,6 +18,8 @@ export interface SimOptions {
   kernel?: string;
   with?: string[];
   without?: string[];
+  /** A ready-made configuration (a variant); overrides kernel/with/without. */
+  config?: KernelConfig;
 }
 
 export interface TraceStep {
@@ -59,6 +61,7 @@ export interface SimResult {
 }
 
 export function configFor(scn: Scenario, opts: SimOptions): KernelConfig {
+  if (opts.config) return opts.config;
   const id = opts.kernel ?? scn.kernel ?? DEFAULT_KERNEL;
   try {
     return kernelConfig(id, opts.with ?? [], opts.without ?? []);
@@ -68,7 +71,15 @@ export function configFor(scn: Scenario, opts: SimOptions): KernelConfig {
   }
 }
 
-export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true): SimResult {
+/** A replayed trace does not fit the scenario (a step that cannot run). */
+export class ReplayError extends Error {}
+
+/**
+ * Run a scenario. With `replay` (thread indices, one per atomic step: a
+ * counterexample from the checker), run exactly those steps instead of the
+ * schedule; the end-of-run checks apply only if nothing can move afterwards.
+ */
+export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true, replay?: number[]): SimResult {
   const config = configFor(scn, opts);
   const M = new Machine(scn, config);
   const s = M.initial();
@@ -156,14 +167,30 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
   };
 
   const done = (t: number) => k.m[L.threads[t].off + T_STATUS] === S_DONE;
-  if (scn.schedule) {
+  if (replay) {
+    replay.forEach((t, i) => {
+      if (t < 0 || t >= L.threads.length) throw new ReplayError(`step ${i + 1}: no thread #${t} in this scenario`);
+      if (!stepOnce(t)) throw new ReplayError(`step ${i + 1}: thread ${L.threads[t].name} cannot move here (finished, asleep or blocked)`);
+    });
+    const canMove = L.threads.some((T) => {
+      if (!M.ready(k.m, T.id)) return false;
+      const saved = k.m.slice();
+      const ev = k.events;
+      k.events = null;
+      const moved = M.step(k, T.id) !== 'blocked';
+      k.m.set(saved);
+      k.events = ev;
+      return moved;
+    });
+    if (canMove) return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
+  } else if (scn.schedule) {
     for (const e of scn.schedule) {
       const t = L.threads.findIndex((x) => x.name === e.thread);
       if (!done(t)) runOp(t);
     }
   }
   // then (or without a schedule) round-robin by operation until nothing can move
-  for (let moved = true; moved; ) {
+  for (let moved = !replay; moved; ) {
     moved = false;
     for (const T of L.threads) if (!done(T.id) && runOp(T.id)) moved = true;
   }
@@ -177,7 +204,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true)
     ops.push({ thread: T.name, op, error: 'none', blocked: true, done: false, step: idx });
   }
   for (const v of checkFinal(k)) record(v, idx);
-  for (const e of relevant) {
+  for (const e of replay ? [] : relevant) {
     if (e.point.kind === 'end') expectations.push(checkExpect(k, e, violations, ops, lastBacking));
     else if (!ops.some((o) => o.done && o.thread === (e.point as { thread: string }).thread && o.op === (e.point as { step: number }).step)) {
       const p = e.point as { thread: string; step: number };

@@ -1,0 +1,204 @@
+// The checker's hot loop: breadth-first search over every interleaving of the
+// scenario's threads at the model's atomic steps, so the first violation found
+// has a shortest trace. Invariants are checked in every new state, kernel WARNs
+// on every transition, and states where no thread can move but some have not
+// finished are reported as blocked-forever (a deadlock when all of them wait).
+import type { Machine } from '../machine.js';
+import { checkFinal, checkInvariants, type Violation } from '../../model/invariants.js';
+import { S_DONE, S_SLEEPING, T_KEY, T_OP, T_STATUS } from '../../model/state.js';
+import { describeKey } from '../../model/kernel/kernel/wait_bit.js';
+import { FingerprintTable } from './fptable.js';
+import { Codec, Links, StateQueue } from './store.js';
+import { Independence } from './independence.js';
+
+export interface SearchOptions {
+  por: boolean;
+  /** Only this invariant (or WARN) id counts as a violation. */
+  invariant?: string;
+  maxStates: number;
+  maxSeconds: number;
+  maxMemory: number; // bytes of resident memory
+  onProgress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  states: number;
+  transitions: number;
+  depth: number;
+  queue: number;
+  seconds: number;
+  rss: number;
+}
+
+export interface SearchResult {
+  verdict: 'ok' | 'violation' | 'incomplete';
+  states: number;
+  transitions: number;
+  depth: number; // BFS levels completed (the longest shortest path seen)
+  seconds: number;
+  bytesPerState: number; // fingerprint table + parent links, per stored state
+  peakQueue: number;
+  violation?: Violation & { path: number[] };
+  incomplete?: string; // which bound stopped the search
+}
+
+const PROGRESS_MS = 250;
+
+export function search(M: Machine, scnIndependence: Independence | null, o: SearchOptions): SearchResult {
+  const L = M.L;
+  const nt = L.threads.length;
+  const init = M.initial();
+  const k = M.kernel(init);
+  const codec = new Codec(init.m);
+  const table = new FingerprintTable();
+  const links = new Links(Math.max(1, Math.ceil(Math.log2(Math.max(2, nt)))));
+  const queue = new StateQueue();
+  const n = init.m.length;
+  const cur = new Int32Array(n);
+  const work = new Int32Array(n);
+  const tOff = L.threads.map((T) => T.off);
+  const start = performance.now();
+  let transitions = 0;
+  let depth = 0;
+  let levelEnd = 1; // ordinals below this belong to depths <= depth
+  let peakQueue = 0;
+  let lastProgress = start;
+  const counts = (id: string) => o.invariant === undefined || o.invariant === id;
+  const elapsed = () => (performance.now() - start) / 1000;
+  const result = (verdict: SearchResult['verdict'], extra: Partial<SearchResult> = {}): SearchResult => ({
+    verdict, states: table.size, transitions, depth, seconds: elapsed(), peakQueue,
+    bytesPerState: (table.bytes + links.bytes) / Math.max(1, table.size), ...extra,
+  });
+
+  /** Store a state reached from `parent` by thread t: false if seen before. k.m holds it. */
+  const enqueue = (parent: number, t: number): number => {
+    const slot = queue.reserve(2 + 2 * n);
+    codec.encode(k.m, slot.buf, slot.at + 1);
+    if (!table.add(codec.hi, codec.lo)) return -1;
+    const ord = links.push(parent, t);
+    slot.buf[slot.at] = ord;
+    queue.commit(2 + 2 * slot.buf[slot.at + 1]);
+    return ord;
+  };
+  /** Violations of the state in k.m that count. */
+  const stateViolation = (): Violation | undefined => checkInvariants(k).find((v) => counts(v.id));
+
+  // the initial state
+  k.m = init.m;
+  enqueue(0, 0);
+  {
+    const v = stateViolation();
+    if (v) return result('violation', { violation: { ...v, path: [] } });
+  }
+
+  const enabledBuf = new Int32Array(nt);
+  for (let expanded = 0; queue.length > 0; expanded++) {
+    const e = queue.shift()!;
+    const ord = e.buf[e.at];
+    if (ord >= levelEnd) {
+      depth++;
+      levelEnd = links.length;
+    }
+    codec.decode(e.buf, e.at + 1, cur);
+
+    // bounds and progress, every so often
+    if ((expanded & 1023) === 0) {
+      const now = performance.now();
+      if (now - lastProgress >= PROGRESS_MS) {
+        lastProgress = now;
+        const rss = process.memoryUsage.rss();
+        o.onProgress?.({ states: table.size, transitions, depth, queue: queue.length, seconds: (now - start) / 1000, rss });
+        if (rss > o.maxMemory) return result('incomplete', { incomplete: `memory bound (${fmtBytes(o.maxMemory)}) reached` });
+        if ((now - start) / 1000 > o.maxSeconds) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
+      }
+      if (links.length >= links.maxStates) return result('incomplete', { incomplete: `parent links full (${links.maxStates} states)` });
+    }
+    if (queue.length > peakQueue) peakQueue = queue.length;
+    if (table.size >= o.maxStates) return result('incomplete', { incomplete: `state bound (${o.maxStates}) reached` });
+
+    // which threads can move; try an ample set of one independent thread first
+    let nEnabled = 0;
+    let done = false;
+    if (scnIndependence) {
+      for (let t = 0; t < nt && !done; t++) {
+        if (!M.ready(cur, t) || !independentNow(scnIndependence, cur, tOff, t)) continue;
+        work.set(cur);
+        k.m = work;
+        k.warned.length = 0;
+        if (M.step(k, t) === 'blocked') continue;
+        transitions++;
+        const w = warnViolation(k.warned, counts);
+        if (w) return result('violation', { violation: { id: w, message: `kernel WARN ${w}`, path: [...links.path(ord), t] } });
+        const child = enqueue(ord, t);
+        if (child < 0) break; // seen: the cycle proviso asks for a full expansion
+        const v = stateViolation();
+        if (v) return result('violation', { violation: { ...v, path: links.path(child) } });
+        done = true;
+      }
+    }
+    if (done) continue;
+    for (let t = 0; t < nt; t++) {
+      if (!M.ready(cur, t)) continue;
+      work.set(cur);
+      k.m = work;
+      k.warned.length = 0;
+      if (M.step(k, t) === 'blocked') continue;
+      enabledBuf[nEnabled++] = t;
+      transitions++;
+      const w = warnViolation(k.warned, counts);
+      if (w) return result('violation', { violation: { id: w, message: `kernel WARN ${w}`, path: [...links.path(ord), t] } });
+      const child = enqueue(ord, t);
+      if (child < 0) continue;
+      const v = stateViolation();
+      if (v) return result('violation', { violation: { ...v, path: links.path(child) } });
+    }
+    if (nEnabled === 0) {
+      // nothing can move: finished, or stuck
+      k.m = cur;
+      const stuck = stuckThreads(M, cur);
+      if (stuck.length && counts('blocked-forever'))
+        return result('violation', { violation: { id: 'blocked-forever', message: stuck.join('; '), path: links.path(ord) } });
+      const f = checkFinal(k).find((x) => counts(x.id));
+      if (f) return result('violation', { violation: { ...f, path: links.path(ord) } });
+    }
+  }
+  return result('ok');
+}
+
+/** Thread t's current operation touches nothing any other thread may still touch. */
+function independentNow(ind: Independence, m: Int32Array, tOff: number[], t: number): boolean {
+  const mine = ind.ops[t][m[tOff[t] + T_OP]];
+  if (mine.all) return false;
+  for (let u = 0; u < tOff.length; u++) {
+    if (u === t || m[tOff[u] + T_STATUS] === S_DONE) continue;
+    if (Independence.conflict(mine, ind.rest[u][m[tOff[u] + T_OP]])) return false;
+  }
+  return true;
+}
+
+function warnViolation(warned: string[], counts: (id: string) => boolean): string | undefined {
+  for (const w of warned) if (counts(w)) return w;
+  return undefined;
+}
+
+/** Why each unfinished thread cannot move, in words; empty if all finished. */
+export function stuckThreads(M: Machine, m: Int32Array): string[] {
+  const k = M.kernel({ L: M.L, m } as never);
+  const out: string[] = [];
+  for (const T of M.L.threads) {
+    const st = m[T.off + T_STATUS];
+    if (st === S_DONE) continue;
+    const op = m[T.off + T_OP];
+    const opName = M.scenario.threads[T.id].steps[op].op;
+    const why = st === S_SLEEPING ? `sleeps on ${describeKey(k, m[T.off + T_KEY])}` : `waits in ${M.action(m, T.id).fn} (${M.action(m, T.id).what})`;
+    out.push(`thread ${T.name} (step ${op + 1}, ${opName}) ${why}, and nothing left can wake it`);
+  }
+  if (out.length > 1 && out.length === M.L.threads.filter((T) => m[T.off + T_STATUS] !== S_DONE).length) out.unshift(`deadlock: all ${out.length} unfinished threads are blocked`);
+  return out;
+}
+
+export function fmtBytes(b: number): string {
+  if (b >= 2 ** 30) return `${(b / 2 ** 30).toFixed(1)} GiB`;
+  if (b >= 2 ** 20) return `${(b / 2 ** 20).toFixed(1)} MiB`;
+  return `${Math.round(b / 1024)} KiB`;
+}

@@ -1,0 +1,164 @@
+// How the checker keeps states: a fingerprint per visited state (fptable.ts),
+// a parent link per visited state (for the counterexample), and the BFS
+// frontier as differences from the initial state.
+//
+// The fingerprint is a sum of per-word hashes, so only the words that differ
+// from the initial state need hashing: the same pass that finds them writes
+// the frontier entry. Most of a state (blocks never allocated, page tables of
+// unmapped ranges) stays as it started.
+
+/** murmur3's 32-bit finaliser. */
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+export class Codec {
+  readonly n: number;
+  private readonly k1: Int32Array; // per-word keys of the two hash lanes
+  private readonly k2: Int32Array;
+  private readonly g1: Int32Array; // each word's contribution in the initial state
+  private readonly g2: Int32Array;
+  private readonly base1: number;
+  private readonly base2: number;
+  /** Fingerprint of the last encode()/hash(). */
+  hi = 0;
+  lo = 0;
+
+  constructor(readonly init: Int32Array) {
+    const n = (this.n = init.length);
+    this.k1 = new Int32Array(n);
+    this.k2 = new Int32Array(n);
+    this.g1 = new Int32Array(n);
+    this.g2 = new Int32Array(n);
+    let seed = 0x9e3779b9;
+    let b1 = 0;
+    let b2 = 0;
+    for (let i = 0; i < n; i++) {
+      seed = fmix(seed + 0x6d2b79f5);
+      this.k1[i] = seed;
+      seed = fmix(seed + 0x6d2b79f5);
+      this.k2[i] = seed;
+      this.g1[i] = fmix(init[i] ^ this.k1[i]);
+      this.g2[i] = fmix(Math.imul(init[i], 0x27d4eb2f) + this.k2[i]);
+      b1 = (b1 + this.g1[i]) | 0;
+      b2 = (b2 + this.g2[i]) | 0;
+    }
+    this.base1 = b1;
+    this.base2 = b2;
+  }
+
+  /**
+   * Fingerprint m and write its differences from the initial state to out at
+   * `at` as [count, index, value, ...]. Returns the words written. `out` must
+   * have room for 1 + 2n words.
+   */
+  encode(m: Int32Array, out: Int32Array, at: number): number {
+    const init = this.init;
+    const k1 = this.k1, k2 = this.k2, g1 = this.g1, g2 = this.g2;
+    let h1 = this.base1;
+    let h2 = this.base2;
+    let w = at + 1;
+    for (let i = 0; i < m.length; i++) {
+      const v = m[i];
+      if (v === init[i]) continue;
+      h1 = (h1 + fmix(v ^ k1[i]) - g1[i]) | 0;
+      h2 = (h2 + fmix(Math.imul(v, 0x27d4eb2f) + k2[i]) - g2[i]) | 0;
+      out[w++] = i;
+      out[w++] = v;
+    }
+    out[at] = (w - at - 1) >>> 1;
+    this.hi = fmix(h1 ^ Math.imul(h2, 0x9e3779b1)) >>> 0;
+    this.lo = h2 >>> 0;
+    return w - at;
+  }
+
+  /** Rebuild a state from an encoded entry. */
+  decode(src: Int32Array, at: number, m: Int32Array): void {
+    m.set(this.init);
+    const c = src[at];
+    for (let j = 0, p = at + 1; j < c; j++, p += 2) m[src[p]] = src[p + 1];
+  }
+}
+
+const CHUNK = 1 << 22; // words per frontier chunk (16 MiB)
+
+/** FIFO of encoded states with their ordinals, in chunks freed as they are consumed. */
+export class StateQueue {
+  private chunks: Int32Array[] = [];
+  private wChunk = -1;
+  private wPos = CHUNK;
+  private rChunk = 0;
+  private rPos = 0;
+  length = 0;
+  bytes = 0;
+
+  /** Room for one entry of up to `words` words: returns [chunk, offset] to write at (entry starts with the ordinal). */
+  reserve(words: number): { buf: Int32Array; at: number } {
+    if (this.wPos + words + 1 > CHUNK) {
+      if (this.wChunk >= 0) this.chunks[this.wChunk][this.wPos] = -1; // end of chunk marker
+      this.chunks.push(new Int32Array(Math.max(CHUNK, words + 2)));
+      this.bytes += this.chunks[this.chunks.length - 1].byteLength;
+      this.wChunk = this.chunks.length - 1;
+      this.wPos = 0;
+    }
+    return { buf: this.chunks[this.wChunk], at: this.wPos };
+  }
+  /** Commit the entry reserved last, of `words` words. */
+  commit(words: number): void {
+    this.wPos += words;
+    this.length++;
+  }
+
+  /** The next entry: [buffer, offset of its ordinal]; null when empty. */
+  shift(): { buf: Int32Array; at: number } | null {
+    if (this.length === 0) return null;
+    let buf = this.chunks[this.rChunk];
+    if (this.rPos >= buf.length || buf[this.rPos] === -1 || (this.rChunk === this.wChunk && this.rPos >= this.wPos)) {
+      this.bytes -= buf.byteLength;
+      (this.chunks as (Int32Array | null)[])[this.rChunk] = null; // let it be collected
+      this.rChunk++;
+      this.rPos = 0;
+      buf = this.chunks[this.rChunk];
+    }
+    const at = this.rPos;
+    this.rPos += 2 + 2 * buf[at + 1]; // ordinal, count, pairs
+    this.length--;
+    return { buf, at };
+  }
+}
+
+const LCHUNK = 1 << 20;
+
+/** Parent links: for each state ordinal, (parent ordinal << threadBits) | thread. 4 bytes per state. */
+export class Links {
+  private chunks: Uint32Array[] = [];
+  length = 0;
+  readonly maxStates: number;
+  constructor(readonly threadBits: number) {
+    this.maxStates = 2 ** (32 - threadBits);
+  }
+  get bytes(): number {
+    return this.chunks.length * LCHUNK * 4;
+  }
+  push(parent: number, thread: number): number {
+    const i = this.length++;
+    if ((i & (LCHUNK - 1)) === 0) this.chunks.push(new Uint32Array(LCHUNK));
+    this.chunks[i >>> 20][i & (LCHUNK - 1)] = (parent * 2 ** this.threadBits + thread) >>> 0;
+    return i;
+  }
+  /** The thread sequence from the initial state (ordinal 0) to `ordinal`. */
+  path(ordinal: number): number[] {
+    const out: number[] = [];
+    const mask = 2 ** this.threadBits - 1;
+    while (ordinal > 0) {
+      const v = this.chunks[ordinal >>> 20][ordinal & (LCHUNK - 1)];
+      out.push(v & mask);
+      ordinal = Math.floor(v / 2 ** this.threadBits);
+    }
+    return out.reverse();
+  }
+}
