@@ -34,39 +34,52 @@ export function scenarioYaml(i: Instance): string {
   line('#   nondeterministically; a scenario fixes them: faulter f faults page f mod K, pinner p');
   line('#   pins the page faulter (p mod F) faulted, through that faulter\'s mm. Pages no faulter');
   line('#   touches stay holes, so K beyond F adds little here while it multiplies SPIN\'s choices.');
-  line('# - model.pml starts with every mm mapping the file; here each faulter mmaps it first.');
+  line('# - model.pml starts with every mm mapping the file; here faulter 0 mmaps it (MAP_SHARED)');
+  line('#   and forks one process per other faulter, which inherit the mapping, before it faults.');
   line('# - model.pml has one munmap thread that tears down mm f once faulter f is done, in');
   line('#   order; here each faulter munmaps its own mm as its last step (no order between mms).');
   line('# - model.pml\'s GUP fails on an unmapped page; daxref\'s GUP slow path faults it in');
   line('#   (as mm/gup.c does), after a write-protecting writeback for instance.');
   line('# - model.pml\'s writeback thread locks one chosen REAL entry; fsync here walks every');
   line('#   dirty entry of the file (dax_writeback_mapping_range), locking each in turn.');
-  if (evict)
-    line('# - eviction: model.pml waits for the last VMA to go, then evicts; here `unlink` evicts at');
-  if (evict) line('#   once if nothing maps the file, else the last munmap evicts (iput -> evict).');
+  if (evict) {
+    line('# - eviction: model.pml waits for the last VMA to go, then evicts; here faulter 0 unlinks');
+    line('#   the file once every mm maps it, and the last munmap evicts (iput -> evict). (The model');
+    line('#   has no open file descriptors, so an unlink before the mmap would evict at once.)');
+  }
   line(`name: "SPIN anchor ${instanceName(i)}"`);
   line('description: >-');
-  line(`  ${i.K} pages of one DAX file; ${i.F} faulting thread(s), each in its own mm (mmap, write`);
-  line(`  fault, munmap); ${i.P} pinning thread(s) (pin_user_pages, DMA write, unpin); ${i.W} writeback`);
-  line(`  thread(s) (fsync); and ${evict ? 'an unlink whose eviction (dax_break_layout_final) runs when the last mapping goes' : 'a truncate to 0 (dax_break_layout under the invalidate lock)'}.`);
+  line(`  ${i.K} pages of one DAX file; ${i.F} faulting thread(s), each in its own mm sharing one`);
+  line(`  MAP_SHARED mapping (write fault, munmap); ${i.P} pinning thread(s) (pin_user_pages, DMA`);
+  line(`  write, unpin); ${i.W} writeback thread(s) (fsync); and`);
+  line(`  ${evict ? 'an unlink whose eviction (dax_break_layout_final) runs when the last mapping goes.' : 'a truncate to 0 (dax_break_layout under the invalidate lock).'}`);
   line('  The DMA write must never hit a freed block (block-reuse-under-dma, model.pml\'s N9 assert).');
   line(`kernel: ${k.kernel}`);
   line('devices: [{ name: pmem0, type: fsdax, size: 64M }]');
   line(`files:   [{ name: F, device: pmem0, size: ${len} }]`);
   line('threads:');
   for (let f = 0; f < i.F; f++) {
-    line(`  - name: fault${f}                   # faulter ${f}, in its own mm`);
-    line('    steps:');
-    line(`      - mmap:   { file: F, len: ${len}, shared: true, as: buf${f} }`);
-    line(`      - touch:  { at: buf${f}+${kb(faultPage(i, f) * PAGE)}, write: true }`);
-    line(`      - munmap: { at: buf${f}, len: ${len} }`);
+    const page = `buf+${kb(faultPage(i, f) * PAGE)}`;
+    if (f === 0) {
+      line('  - name: fault0                   # faulter 0; first maps the file and forks the other mms');
+      line('    steps:');
+      line(`      - mmap:   { file: F, len: ${len}, shared: true, as: buf }`);
+      for (let c = 1; c < i.F; c++) line(`      - fork:   { child: fault${c} }`);
+      if (evict) line('      - unlink: { file: F }              # still mapped: evicted by the last munmap');
+    } else {
+      line(`  - name: fault${f}                   # faulter ${f}, in the mm forked for it (shares the mapping)`);
+      line(`    process: fault${f}`);
+      line('    steps:');
+    }
+    line(`      - touch:  { at: ${page}, write: true }`);
+    line('      - munmap: { at: buf, len: ' + len + ' }');
   }
   for (let p = 0; p < i.P; p++) {
     const f = pinMm(i, p);
     line(`  - name: pin${p}                     # pinner ${p}: GUP through mm ${f}`);
     line(`    process: fault${f}`);
     line('    steps:');
-    line(`      - gup:       { at: buf${f}+${kb(faultPage(i, f) * PAGE)}, pin: true, as: dma${p} }`);
+    line(`      - gup:       { at: buf+${kb(faultPage(i, f) * PAGE)}, pin: true, as: dma${p} }`);
     line(`      - dma_write: { ref: dma${p} }`);
     line(`      - unpin:     { ref: dma${p} }`);
   }
@@ -75,11 +88,7 @@ export function scenarioYaml(i: Instance): string {
     line('    steps:');
     line('      - fsync: { file: F }');
   }
-  if (evict) {
-    line('  - name: evict                    # unlink; the last reference evicts the inode');
-    line('    steps:');
-    line('      - unlink: { file: F }');
-  } else {
+  if (!evict) {
     line('  - name: trunc');
     line('    steps:');
     line('      - truncate: { file: F, size: 0 }');
