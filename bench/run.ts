@@ -102,6 +102,18 @@ function agree(r: Row): string {
   return '**NO**';
 }
 
+/** 1-worker time / 2-worker time; when both hit the time bound, the ratio of their rates. */
+function speedup(c: CheckRun | undefined, w2: CheckRun | undefined): string {
+  if (!c || !w2 || !ok(c.seconds) || !ok(w2.seconds) || w2.seconds <= 0) return '—';
+  if (c.verdict === 'incomplete' && w2.verdict === 'incomplete') {
+    const r1 = c.states / c.seconds;
+    const r2 = w2.states / w2.seconds;
+    return ok(r1) && ok(r2) && r1 > 0 ? `${(r2 / r1).toFixed(2)}x (states/s, both incomplete)` : '—';
+  }
+  if (c.verdict === 'incomplete' || w2.verdict === 'incomplete') return '—';
+  return `${(c.seconds / w2.seconds).toFixed(2)}x`;
+}
+
 function table(rows: Row[]): string {
   const head = [
     'instance K/F/P/W', 'POR', 'SPIN verdict', 'daxref verdict', 'agree',
@@ -118,7 +130,7 @@ function table(rows: Row[]): string {
       rate(r.spin.states, r.spin.seconds), c ? (ok(c.statesPerSecond) ? si(c.statesPerSecond) : rate(c.states, c.seconds)) : '—',
       bps(r.spin.bytesPerState), bps(c?.bytesPerState ?? NaN), ratio(c?.seconds ?? NaN, r.spin.seconds),
       w2 ? `${secs(w2.seconds)}${w2.verdict !== c?.verdict ? ` (${checkVerdict(w2)})` : ''}` : '—',
-      c && w2 && ok(c.seconds) && ok(w2.seconds) && w2.seconds > 0 && c.verdict !== 'incomplete' ? `${(c.seconds / w2.seconds).toFixed(2)}x` : '—',
+      speedup(c, w2),
     ].join(' | ')} |`);
   }
   return lines.join('\n');
