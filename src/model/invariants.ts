@@ -39,9 +39,37 @@ export interface Counts {
   temp: Int32Array; // per record (head): transient references of threads
 }
 
+/** Scratch counters per layout: the checker calls this for every new state, so it must not allocate. */
+const scratch = new WeakMap<object, Counts & { assoc: Int32Array; owner: Int32Array; live: Int32Array }>();
+
+/** Records that can ever change: FS-DAX blocks below the first data block hold filesystem metadata. */
+function liveRecs(k: Kernel): Int32Array {
+  return scratchOf(k).live;
+}
+
+function scratchOf(k: Kernel) {
+  let c = scratch.get(k.L);
+  if (!c) {
+    const n = k.L.nrecs;
+    const live: number[] = [];
+    for (let r = 0; r < n; r++) {
+      const d = k.L.devices[k.L.recDevice[r]];
+      if (d.type !== 'fsdax' || k.L.recPfn[r] >= d.firstDataBlock) live.push(r);
+    }
+    c = { ptes: new Int32Array(n), huge: new Int32Array(n), gup: new Int32Array(n), pins: new Int32Array(n), temp: new Int32Array(n), assoc: new Int32Array(n), owner: new Int32Array(n), live: Int32Array.from(live) };
+    scratch.set(k.L, c);
+  }
+  return c;
+}
+
+/** What holds each folio's references, derived from the state (valid until the next call). */
 export function countHolders(k: Kernel): Counts {
-  const n = k.L.nrecs;
-  const c: Counts = { ptes: new Int32Array(n), huge: new Int32Array(n), gup: new Int32Array(n), pins: new Int32Array(n), temp: new Int32Array(n) };
+  const c = scratchOf(k);
+  c.ptes.fill(0);
+  c.huge.fill(0);
+  c.gup.fill(0);
+  c.pins.fill(0);
+  c.temp.fill(0);
   const m = k.m;
   for (const v of k.L.vmas) {
     if (!m[v.off + V_PRESENT]) continue;
@@ -71,7 +99,9 @@ export function checkInvariants(k: Kernel): Violation[] {
   const out: Violation[] = [];
   const m = k.m;
   const c = countHolders(k);
-  for (let r = 0; r < k.L.nrecs; r++) {
+  const live = liveRecs(k);
+  for (let li = 0; li < live.length; li++) {
+    const r = live[li];
     const o = k.r(r);
     if (m[o + R_HEAD] !== r) continue; // tail pages are checked through their head
     const d = k.L.devices[k.L.recDevice[r]];
@@ -99,8 +129,9 @@ export function checkInvariants(k: Kernel): Violation[] {
     }
   }
   // DAX entries vs folio association (fs/dax.c WARNs; N4, N5, O4)
-  const assoc = new Int32Array(k.L.nrecs);
-  const owner = new Int32Array(k.L.nrecs).fill(-1);
+  const { assoc, owner } = scratchOf(k);
+  assoc.fill(0);
+  owner.fill(-1);
   for (const F of k.L.files) {
     for (let i = 0; i < F.maxPages; i++) {
       const x = m[F.xaOff + i];
@@ -113,7 +144,8 @@ export function checkInvariants(k: Kernel): Violation[] {
       for (let j = 0; j < pages; j++) { assoc[h + j]++; owner[h + j] = F.id; }
     }
   }
-  for (let r = 0; r < k.L.nrecs; r++) {
+  for (let li = 0; li < live.length; li++) {
+    const r = live[li];
     const d = k.L.devices[k.L.recDevice[r]];
     if (d.type !== 'fsdax') continue;
     const o = k.r(r);

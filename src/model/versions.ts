@@ -113,6 +113,20 @@ export interface KernelConfig {
   kernel: string;
   scheme: Scheme;
   fixes: ReadonlySet<string>;
+  /** A variant: kernel functions replaced to model a proposed protocol change (library use only). */
+  override?: KernelOverrides;
+}
+
+/**
+ * The kernel functions a variant may replace. Each receives the kernel's own
+ * version as `original`, to delegate to. Functions see the model's Kernel
+ * context (state words, layout, configuration).
+ */
+export interface KernelOverrides {
+  /** fs/dax.c dax_busy_page: the page of a DAX entry still referenced beyond its mappings, or -1. */
+  dax_busy_page?: (k: import('./kernel.js').Kernel, entry: number, original: (k: import('./kernel.js').Kernel, entry: number) => number) => number;
+  /** fs/dax.c dax_page_is_idle (v6.12: the page's refcount is back to 1): may the layout breaker stop waiting on this page? */
+  dax_page_is_idle?: (k: import('./kernel.js').Kernel, page: number, original: (k: import('./kernel.js').Kernel, page: number) => boolean) => boolean;
 }
 
 export class KernelConfigError extends Error {}

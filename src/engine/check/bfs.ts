@@ -10,6 +10,7 @@ import { describeKey } from '../../model/kernel/kernel/wait_bit.js';
 import { FingerprintTable } from './fptable.js';
 import { Codec, Links, StateQueue } from './store.js';
 import { Independence } from './independence.js';
+import { variableWords } from '../../model/layout.js';
 
 export interface SearchOptions {
   por: boolean;
@@ -49,7 +50,7 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
   const nt = L.threads.length;
   const init = M.initial();
   const k = M.kernel(init);
-  const codec = new Codec(init.m);
+  const codec = new Codec(init.m, variableWords(L));
   const table = new FingerprintTable();
   const links = new Links(Math.max(1, Math.ceil(Math.log2(Math.max(2, nt)))));
   const queue = new StateQueue();
@@ -72,12 +73,14 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
 
   /** Store a state reached from `parent` by thread t: false if seen before. k.m holds it. */
   const enqueue = (parent: number, t: number): number => {
-    const slot = queue.reserve(2 + 2 * n);
-    codec.encode(k.m, slot.buf, slot.at + 1);
+    queue.reserve(2 + 2 * n);
+    const buf = queue.buf;
+    const at = queue.at;
+    codec.encode(k.m, buf, at + 1);
     if (!table.add(codec.hi, codec.lo)) return -1;
     const ord = links.push(parent, t);
-    slot.buf[slot.at] = ord;
-    queue.commit(2 + 2 * slot.buf[slot.at + 1]);
+    buf[at] = ord;
+    queue.commit(2 + 2 * buf[at + 1]);
     return ord;
   };
   /** Violations of the state in k.m that count. */
@@ -93,24 +96,24 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
 
   const enabledBuf = new Int32Array(nt);
   for (let expanded = 0; queue.length > 0; expanded++) {
-    const e = queue.shift()!;
-    const ord = e.buf[e.at];
+    queue.shift();
+    const ord = queue.rBuf[queue.rAt];
     if (ord >= levelEnd) {
       depth++;
       levelEnd = links.length;
     }
-    codec.decode(e.buf, e.at + 1, cur);
+    codec.decode(queue.rBuf, queue.rAt + 1, cur);
 
     // bounds and progress, every so often
     if ((expanded & 1023) === 0) {
       const now = performance.now();
-      if (now - lastProgress >= PROGRESS_MS) {
+      const rss = process.memoryUsage.rss();
+      if (o.onProgress && now - lastProgress >= PROGRESS_MS) {
         lastProgress = now;
-        const rss = process.memoryUsage.rss();
-        o.onProgress?.({ states: table.size, transitions, depth, queue: queue.length, seconds: (now - start) / 1000, rss });
-        if (rss > o.maxMemory) return result('incomplete', { incomplete: `memory bound (${fmtBytes(o.maxMemory)}) reached` });
-        if ((now - start) / 1000 > o.maxSeconds) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
+        o.onProgress({ states: table.size, transitions, depth, queue: queue.length, seconds: (now - start) / 1000, rss });
       }
+      if (rss > o.maxMemory) return result('incomplete', { incomplete: `memory bound (${fmtBytes(o.maxMemory)}) reached` });
+      if ((now - start) / 1000 > o.maxSeconds) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
       if (links.length >= links.maxStates) return result('incomplete', { incomplete: `parent links full (${links.maxStates} states)` });
     }
     if (queue.length > peakQueue) peakQueue = queue.length;
@@ -166,7 +169,7 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
 }
 
 /** Thread t's current operation touches nothing any other thread may still touch. */
-function independentNow(ind: Independence, m: Int32Array, tOff: number[], t: number): boolean {
+export function independentNow(ind: Independence, m: Int32Array, tOff: number[], t: number): boolean {
   const mine = ind.ops[t][m[tOff[t] + T_OP]];
   if (mine.all) return false;
   for (let u = 0; u < tOff.length; u++) {
@@ -176,7 +179,7 @@ function independentNow(ind: Independence, m: Int32Array, tOff: number[], t: num
   return true;
 }
 
-function warnViolation(warned: string[], counts: (id: string) => boolean): string | undefined {
+export function warnViolation(warned: string[], counts: (id: string) => boolean): string | undefined {
   for (const w of warned) if (counts(w)) return w;
   return undefined;
 }

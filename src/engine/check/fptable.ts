@@ -4,7 +4,7 @@
 // stored state) instead of a power-of-two table's 50% sawtooth. A `Map` would
 // cost ~80 bytes per entry and stops near 16.7M entries.
 
-const MIN_SLOTS = 1 << 12;
+const MIN_SLOTS = 1 << 10;
 const MAX_LOAD = 0.9;
 const GROWTH = 1.25;
 

@@ -9,6 +9,7 @@ import { configFor, simulate } from '../simulate.js';
 import { toTrace } from '../../trace/itf.js';
 import { search, type Progress, type SearchResult } from './bfs.js';
 import { Independence } from './independence.js';
+import { searchParallel } from './parallel.js';
 
 export type { Progress } from './bfs.js';
 
@@ -74,7 +75,11 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
     onProgress: opts.onProgress,
   };
   const workers = opts.workers ?? 1;
-  const r: SearchResult = search(M, por ? new Independence(scn, M.L) : null, so);
+  // a variant's configuration holds functions, which cannot cross to a worker: it runs on one
+  const parallel = workers === 2 && !opts.variant;
+  const r: SearchResult = parallel
+    ? await searchParallel(scn, { kernel: opts.kernel, with: opts.with, without: opts.without }, so)
+    : search(M, por ? new Independence(scn, M.L) : null, so);
   const out: CheckResult = {
     verdict: r.verdict,
     kernel: describeConfig(cfg),
@@ -85,7 +90,7 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
     statesPerSecond: r.seconds > 0 ? Math.round(r.states / r.seconds) : r.states,
     bytesPerState: Math.round(r.bytesPerState * 10) / 10,
     depth: r.depth,
-    workers,
+    workers: parallel ? 2 : 1,
     por,
     ...(r.incomplete ? { incomplete: r.incomplete } : {}),
   };

@@ -28,7 +28,11 @@ export class Codec {
   hi = 0;
   lo = 0;
 
-  constructor(readonly init: Int32Array) {
+  /** `vars`: the words that can differ from `init` (the others are never compared or hashed). */
+  constructor(
+    readonly init: Int32Array,
+    private readonly vars: Int32Array,
+  ) {
     const n = (this.n = init.length);
     this.k1 = new Int32Array(n);
     this.k2 = new Int32Array(n);
@@ -61,8 +65,10 @@ export class Codec {
     const k1 = this.k1, k2 = this.k2, g1 = this.g1, g2 = this.g2;
     let h1 = this.base1;
     let h2 = this.base2;
+    const vars = this.vars;
     let w = at + 1;
-    for (let i = 0; i < m.length; i++) {
+    for (let j = 0; j < vars.length; j++) {
+      const i = vars[j];
       const v = m[i];
       if (v === init[i]) continue;
       h1 = (h1 + fmix(v ^ k1[i]) - g1[i]) | 0;
@@ -96,8 +102,12 @@ export class StateQueue {
   length = 0;
   bytes = 0;
 
-  /** Room for one entry of up to `words` words: returns [chunk, offset] to write at (entry starts with the ordinal). */
-  reserve(words: number): { buf: Int32Array; at: number } {
+  /** Where reserve() says to write. */
+  buf: Int32Array = new Int32Array(0);
+  at = 0;
+
+  /** Room for one entry of up to `words` words, at this.buf[this.at...] (an entry starts with its ordinal). */
+  reserve(words: number): void {
     if (this.wPos + words + 1 > CHUNK) {
       if (this.wChunk >= 0) this.chunks[this.wChunk][this.wPos] = -1; // end of chunk marker
       this.chunks.push(new Int32Array(Math.max(CHUNK, words + 2)));
@@ -105,7 +115,8 @@ export class StateQueue {
       this.wChunk = this.chunks.length - 1;
       this.wPos = 0;
     }
-    return { buf: this.chunks[this.wChunk], at: this.wPos };
+    this.buf = this.chunks[this.wChunk];
+    this.at = this.wPos;
   }
   /** Commit the entry reserved last, of `words` words. */
   commit(words: number): void {
@@ -113,9 +124,13 @@ export class StateQueue {
     this.length++;
   }
 
-  /** The next entry: [buffer, offset of its ordinal]; null when empty. */
-  shift(): { buf: Int32Array; at: number } | null {
-    if (this.length === 0) return null;
+  /** Where shift() says the entry is. */
+  rBuf: Int32Array = new Int32Array(0);
+  rAt = 0;
+
+  /** Move to the next entry (at this.rBuf[this.rAt...]); false when empty. */
+  shift(): boolean {
+    if (this.length === 0) return false;
     let buf = this.chunks[this.rChunk];
     if (this.rPos >= buf.length || buf[this.rPos] === -1 || (this.rChunk === this.wChunk && this.rPos >= this.wPos)) {
       this.bytes -= buf.byteLength;
@@ -124,14 +139,16 @@ export class StateQueue {
       this.rPos = 0;
       buf = this.chunks[this.rChunk];
     }
-    const at = this.rPos;
-    this.rPos += 2 + 2 * buf[at + 1]; // ordinal, count, pairs
+    this.rBuf = buf;
+    this.rAt = this.rPos;
+    this.rPos += 2 + 2 * buf[this.rAt + 1]; // ordinal, count, pairs
     this.length--;
-    return { buf, at };
+    return true;
   }
 }
 
-const LCHUNK = 1 << 20;
+const LCHUNK = 1 << 16;
+const LSHIFT = 16;
 
 /** Parent links: for each state ordinal, (parent ordinal << threadBits) | thread. 4 bytes per state. */
 export class Links {
@@ -147,15 +164,21 @@ export class Links {
   push(parent: number, thread: number): number {
     const i = this.length++;
     if ((i & (LCHUNK - 1)) === 0) this.chunks.push(new Uint32Array(LCHUNK));
-    this.chunks[i >>> 20][i & (LCHUNK - 1)] = (parent * 2 ** this.threadBits + thread) >>> 0;
+    this.chunks[i >>> LSHIFT][i & (LCHUNK - 1)] = (parent * 2 ** this.threadBits + thread) >>> 0;
     return i;
   }
+  /** The link of one state: its parent's ordinal and the thread that stepped. */
+  get(ordinal: number): { parent: number; thread: number } {
+    const v = this.chunks[ordinal >>> LSHIFT][ordinal & (LCHUNK - 1)];
+    return { parent: Math.floor(v / 2 ** this.threadBits), thread: v & (2 ** this.threadBits - 1) };
+  }
+
   /** The thread sequence from the initial state (ordinal 0) to `ordinal`. */
   path(ordinal: number): number[] {
     const out: number[] = [];
     const mask = 2 ** this.threadBits - 1;
     while (ordinal > 0) {
-      const v = this.chunks[ordinal >>> 20][ordinal & (LCHUNK - 1)];
+      const v = this.chunks[ordinal >>> LSHIFT][ordinal & (LCHUNK - 1)];
       out.push(v & mask);
       ordinal = Math.floor(v / 2 ** this.threadBits);
     }

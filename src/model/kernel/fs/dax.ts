@@ -528,6 +528,11 @@ export function wp_page_copy(k: Kernel, v: VmaInfo, p: number): void {
 
 /** dax_busy_page (fs/dax.c): a page of the entry still referenced beyond its mappings, or -1. */
 export function dax_busy_page(k: Kernel, x: number): number {
+  const o = k.cfg.override?.dax_busy_page;
+  return o ? o(k, x, daxBusyPageAsMerged) : daxBusyPageAsMerged(k, x);
+}
+
+function daxBusyPageAsMerged(k: Kernel, x: number): number {
   if (!isReal(x)) return -1;
   const h = xaRec(x);
   if (k.old) {
@@ -548,9 +553,15 @@ export interface BreakOpts {
 
 /** The wait key and idle condition of the layout breaker's wait, per kernel. */
 function idleWait(k: Kernel, page: number): { key: number; idle: boolean } {
-  const rc = k.m[k.r(page) + R_REF];
   const key = k.fix('fs-dax-refactor-wait-for-dax-idle-page') ? keyPage(page) : keyRefcount(page);
-  return { key, idle: k.old ? rc === 1 : rc === 0 };
+  const o = k.cfg.override?.dax_page_is_idle;
+  return { key, idle: o ? o(k, page, daxPageIsIdleAsMerged) : daxPageIsIdleAsMerged(k, page) };
+}
+
+/** dax_page_is_idle (fs/dax.c): refcount 0 in the new scheme; the old scheme's idle refcount is 1. */
+function daxPageIsIdleAsMerged(k: Kernel, page: number): boolean {
+  const rc = k.m[k.r(page) + R_REF];
+  return k.old ? rc === 1 : rc === 0;
 }
 
 /**

@@ -1,0 +1,100 @@
+// The 2-worker search: breadth-first, one level at a time. Each worker owns
+// half of the fingerprints (worker.ts); after a level, each hands the
+// successors it found for the other one over, through here, and the level ends
+// when both have absorbed them. Violations found in a level are all at the
+// same depth, so the trace is as short as the single-worker one.
+import { Worker } from 'node:worker_threads';
+import type { Scenario } from '../../scenario/types.js';
+import type { SimOptions } from '../simulate.js';
+import type { SearchOptions, SearchResult } from './bfs.js';
+import { fmtBytes } from './bfs.js';
+import type { Found, FromWorker, ToWorker, WorkerInit } from './worker.js';
+
+const WORKERS = 2;
+
+class Channel {
+  private waiting: ((m: FromWorker) => void)[] = [];
+  private failed: Error | null = null;
+  constructor(readonly w: Worker) {
+    w.on('message', (m: FromWorker) => this.waiting.shift()?.(m));
+    w.on('error', (e) => {
+      this.failed = e;
+      for (const f of this.waiting.splice(0)) f({ type: 'link', parent: -1, thread: -1 });
+    });
+  }
+  /** The worker's next message (after sending `msg`, if given). */
+  ask<T extends FromWorker['type']>(msg: ToWorker | null, transfer: ArrayBuffer[] = []): Promise<Extract<FromWorker, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      if (this.failed) return reject(this.failed);
+      this.waiting.push((m) => (this.failed ? reject(this.failed) : resolve(m as Extract<FromWorker, { type: T }>)));
+      if (msg) this.w.postMessage(msg, transfer);
+    });
+  }
+}
+
+export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOptions): Promise<SearchResult> {
+  const start = performance.now();
+  const elapsed = () => (performance.now() - start) / 1000;
+  const url = new URL('./worker.js', import.meta.url);
+  const chans: Channel[] = [];
+  for (let id = 0; id < WORKERS; id++) {
+    const data: WorkerInit = { scenario: scn, sim, por: o.por, invariant: o.invariant, id, workers: WORKERS };
+    chans.push(new Channel(new Worker(url, { workerData: data })));
+  }
+  let states = 0;
+  let transitions = 0;
+  let depth = 0;
+  let bytes = 0;
+  let peakQueue = 0;
+  const result = (verdict: SearchResult['verdict'], extra: Partial<SearchResult> = {}): SearchResult => ({
+    verdict, states, transitions, depth, seconds: elapsed(), peakQueue, bytesPerState: bytes / Math.max(1, states), ...extra,
+  });
+  try {
+    const ready = await Promise.all(chans.map((c) => c.ask<'ready'>(null)));
+    states = ready.reduce((a, r) => a + r.states, 0);
+    const rootGid = ready.findIndex((r) => r.states > 0);
+    const pathTo = async (gid: number): Promise<number[]> => {
+      const out: number[] = [];
+      while (gid !== rootGid) {
+        const l = await chans[gid % WORKERS].ask<'link'>({ type: 'link', gid });
+        out.push(l.thread);
+        gid = l.parent;
+      }
+      return out.reverse();
+    };
+    const report = async (f: Found): Promise<SearchResult> => {
+      const path = f.kind === 'state' ? await pathTo(f.gid) : [...(await pathTo(f.parent)), f.thread];
+      return result('violation', { violation: { id: f.id, message: f.message, path } });
+    };
+    const first = ready.find((r) => r.found)?.found;
+    if (first) return await report(first);
+
+    for (let queued = 1; queued > 0; ) {
+      const deadline = Date.now() + (Number.isFinite(o.maxSeconds) ? Math.max(0, o.maxSeconds - elapsed()) * 1000 : 1e12);
+      const ex = await Promise.all(chans.map((c) => c.ask<'expanded'>({ type: 'expand', deadline })));
+      transitions += ex.reduce((a, r) => a + r.transitions, 0);
+      const fx = ex.find((r) => r.found)?.found;
+      if (fx) return await report(fx);
+      if (ex.some((r) => r.timedOut)) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
+      // hand each worker's outbox to the other
+      const ab = await Promise.all(chans.map((c, i) => {
+        const from = ex[(i + 1) % WORKERS];
+        return c.ask<'absorbed'>({ type: 'absorb', inbox: from.outbox, words: from.words }, [from.outbox]);
+      }));
+      states = ab.reduce((a, r) => a + r.states, 0);
+      bytes = ab.reduce((a, r) => a + r.bytes, 0);
+      queued = ab.reduce((a, r) => a + r.queue, 0);
+      peakQueue = Math.max(peakQueue, queued);
+      if (queued > 0) depth++;
+      const fa = ab.find((r) => r.found)?.found;
+      if (fa) return await report(fa);
+      const rss = process.memoryUsage.rss();
+      o.onProgress?.({ states, transitions, depth, queue: queued, seconds: elapsed(), rss });
+      if (states >= o.maxStates && queued > 0) return result('incomplete', { incomplete: `state bound (${o.maxStates}) reached` });
+      if (rss > o.maxMemory) return result('incomplete', { incomplete: `memory bound (${fmtBytes(o.maxMemory)}) reached` });
+    }
+    return result('ok');
+  } finally {
+    await Promise.all(chans.map((c) => c.w.terminate()));
+  }
+}

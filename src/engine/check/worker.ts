@@ -1,0 +1,210 @@
+// One worker of the parallel search (parallel.ts). The state space is split by
+// fingerprint: this worker owns the states whose fingerprint's low bit is its
+// id, keeps their fingerprints, links and frontier, and hands the successors it
+// finds for the other worker to the coordinator, in one buffer per level.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Scenario } from '../../scenario/types.js';
+import { Machine } from '../machine.js';
+import { configFor, type SimOptions } from '../simulate.js';
+import { checkFinal, checkInvariants } from '../../model/invariants.js';
+import { variableWords } from '../../model/layout.js';
+import { FingerprintTable } from './fptable.js';
+import { Codec, Links, StateQueue } from './store.js';
+import { Independence } from './independence.js';
+import { independentNow, stuckThreads, warnViolation } from './bfs.js';
+
+export interface WorkerInit {
+  scenario: Scenario;
+  sim: SimOptions;
+  por: boolean;
+  invariant?: string;
+  id: number;
+  workers: number;
+}
+
+/** A violation a worker found; gids are global state ids (local ordinal * workers + worker). */
+export type Found =
+  | { kind: 'state'; gid: number; id: string; message: string }
+  | { kind: 'transition'; parent: number; thread: number; id: string; message: string };
+
+export type ToWorker =
+  | { type: 'expand'; deadline: number }
+  | { type: 'absorb'; inbox: ArrayBuffer; words: number }
+  | { type: 'link'; gid: number };
+
+export type FromWorker =
+  | { type: 'ready'; states: number; found?: Found }
+  | { type: 'expanded'; outbox: ArrayBuffer; words: number; transitions: number; found?: Found; timedOut: boolean }
+  | { type: 'absorbed'; states: number; queue: number; bytes: number; found?: Found }
+  | { type: 'link'; parent: number; thread: number };
+
+const init = workerData as WorkerInit;
+const W = init.workers;
+const me = init.id;
+const M = new Machine(init.scenario, configFor(init.scenario, init.sim));
+const L = M.L;
+const nt = L.threads.length;
+const s0 = M.initial();
+const k = M.kernel(s0);
+const codec = new Codec(s0.m, variableWords(L));
+const table = new FingerprintTable();
+const links = new Links(Math.max(1, Math.ceil(Math.log2(Math.max(2, nt)))));
+let queue = new StateQueue(); // this level
+let next = new StateQueue(); // the next level
+const ind = init.por ? new Independence(init.scenario, L) : null;
+const n = s0.m.length;
+const cur = new Int32Array(n);
+const work = new Int32Array(n);
+const tOff = L.threads.map((T) => T.off);
+const counts = (id: string) => init.invariant === undefined || init.invariant === id;
+const gidOf = (ord: number) => ord * W + me;
+const owner = (lo: number) => (lo >>> 0) % W;
+
+// the outbox: [parent gid, thread, hi, lo, count, index, value, ...] per successor owned by another worker
+let out = new Int32Array(1 << 16);
+let outW = 0;
+const scratch = new Int32Array(1 + 2 * n);
+
+/** A state in k.m, reached from gid `parent` by `thread`, owned here: store it if new. */
+function adopt(parent: number, thread: number, hi: number, lo: number, enc: Int32Array, at: number): { gid: number } | null {
+  if (!table.add(hi, lo)) return null;
+  const ord = links.push(parent, thread);
+  const words = 1 + 2 * enc[at];
+  next.reserve(1 + words);
+  next.buf[next.at] = ord;
+  next.buf.set(enc.subarray(at, at + words), next.at + 1);
+  next.commit(1 + words);
+  return { gid: gidOf(ord) };
+}
+
+function stateFound(gid: number): Found | undefined {
+  const v = checkInvariants(k).find((x) => counts(x.id));
+  return v ? { kind: 'state', gid, id: v.id, message: v.message } : undefined;
+}
+
+function expandOne(gid: number, full: boolean): { found?: Found; transitions: number; maybeSeen: boolean } {
+  let transitions = 0;
+  let nEnabled = 0;
+  for (let t = 0; t < nt; t++) {
+    if (!M.ready(cur, t)) continue;
+    if (!full && !independentNow(ind!, cur, tOff, t)) continue;
+    work.set(cur);
+    k.m = work;
+    k.warned.length = 0;
+    if (M.step(k, t) === 'blocked') continue;
+    nEnabled++;
+    transitions++;
+    const w = warnViolation(k.warned, counts);
+    if (w) return { found: { kind: 'transition', parent: gid, thread: t, id: w, message: `kernel WARN ${w}` }, transitions, maybeSeen: false };
+    codec.encode(work, scratch, 0);
+    const hi = codec.hi;
+    const lo = codec.lo;
+    if (owner(lo) === me) {
+      const a = adopt(gid, t, hi, lo, scratch, 0);
+      if (a) {
+        const f = stateFound(a.gid);
+        if (f) return { found: f, transitions, maybeSeen: false };
+      } else if (!full) return { transitions, maybeSeen: true };
+    } else {
+      const words = 1 + 2 * scratch[0];
+      if (outW + 4 + words > out.length) {
+        const bigger = new Int32Array(Math.max(out.length * 2, outW + 4 + words));
+        bigger.set(out.subarray(0, outW));
+        out = bigger;
+      }
+      out[outW++] = gid;
+      out[outW++] = t;
+      out[outW++] = hi | 0;
+      out[outW++] = lo | 0;
+      out.set(scratch.subarray(0, words), outW);
+      outW += words;
+      // its owner decides whether it is new; for the cycle proviso it may have been seen
+      if (!full) return { transitions, maybeSeen: true };
+    }
+    if (!full) return { transitions, maybeSeen: false }; // ample set of one thread, its successor new
+  }
+  if (full && nEnabled === 0) {
+    k.m = cur;
+    const stuck = stuckThreads(M, cur);
+    if (stuck.length && counts('blocked-forever')) return { found: { kind: 'state', gid, id: 'blocked-forever', message: stuck.join('; ') }, transitions, maybeSeen: false };
+    const f = checkFinal(k).find((x) => counts(x.id));
+    if (f) return { found: { kind: 'state', gid, id: f.id, message: f.message }, transitions, maybeSeen: false };
+  }
+  return { transitions, maybeSeen: nEnabled === 0 && !full };
+}
+
+function expandLevel(deadline: number): FromWorker {
+  let transitions = 0;
+  let timedOut = false;
+  outW = 0;
+  for (let i = 0; queue.shift(); i++) {
+    if ((i & 1023) === 0 && Date.now() > deadline) {
+      timedOut = true;
+      break;
+    }
+    const gid = gidOf(queue.rBuf[queue.rAt]);
+    codec.decode(queue.rBuf, queue.rAt + 1, cur);
+    let r = ind ? expandOne(gid, false) : { transitions: 0, maybeSeen: true };
+    transitions += r.transitions;
+    if (r.found) return finishExpand(transitions, r.found, false);
+    if (r.maybeSeen || !ind) {
+      // no ample set (or its successor may close a cycle): every thread
+      r = expandOne(gid, true);
+      transitions += r.transitions;
+      if (r.found) return finishExpand(transitions, r.found, false);
+    }
+  }
+  return finishExpand(transitions, undefined, timedOut);
+}
+
+function finishExpand(transitions: number, found: Found | undefined, timedOut: boolean): FromWorker {
+  const buf = out.slice(0, outW).buffer;
+  return { type: 'expanded', outbox: buf, words: outW, transitions, found, timedOut };
+}
+
+function absorb(inbox: Int32Array, words: number): FromWorker {
+  let found: Found | undefined;
+  for (let p = 0; p < words; ) {
+    const parent = inbox[p];
+    const thread = inbox[p + 1];
+    const hi = inbox[p + 2] >>> 0;
+    const lo = inbox[p + 3] >>> 0;
+    const size = 1 + 2 * inbox[p + 4];
+    const a = found ? null : adopt(parent, thread, hi, lo, inbox, p + 4);
+    if (a) {
+      codec.decode(inbox, p + 4, work);
+      k.m = work;
+      found = stateFound(a.gid);
+    }
+    p += 4 + size;
+  }
+  // the level is complete: what was found becomes the frontier
+  queue = next;
+  next = new StateQueue();
+  return { type: 'absorbed', states: table.size, queue: queue.length, bytes: table.bytes + links.bytes, found };
+}
+
+// the initial state belongs to the worker that owns its fingerprint
+{
+  codec.encode(s0.m, scratch, 0);
+  let found: Found | undefined;
+  if (owner(codec.lo) === me) {
+    const a = adopt(0, 0, codec.hi, codec.lo, scratch, 0)!;
+    k.m = s0.m;
+    found = stateFound(a.gid);
+    queue = next;
+    next = new StateQueue();
+  }
+  parentPort!.postMessage({ type: 'ready', states: table.size, found } satisfies FromWorker);
+}
+
+parentPort!.on('message', (msg: ToWorker) => {
+  if (msg.type === 'expand') {
+    const r = expandLevel(msg.deadline);
+    parentPort!.postMessage(r, r.type === 'expanded' ? [r.outbox] : []);
+  } else if (msg.type === 'absorb') parentPort!.postMessage(absorb(new Int32Array(msg.inbox), msg.words));
+  else if (msg.type === 'link') {
+    const l = links.get(Math.floor(msg.gid / W));
+    parentPort!.postMessage({ type: 'link', parent: l.parent, thread: l.thread } satisfies FromWorker);
+  }
+});

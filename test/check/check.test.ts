@@ -1,0 +1,98 @@
+// `check` on bundled scenarios: verdicts from the kernel's history, shortest
+// counterexamples that replay, bounds that end with a report, and reductions
+// (partial-order, two workers) that never change a verdict.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { check, type CheckOptions } from '../../src/engine/check/index.js';
+import { loadScenarioFile } from '../../src/scenario/index.js';
+import { buildLayout } from '../../src/model/layout.js';
+import { simulate } from '../../src/engine/simulate.js';
+
+const root = join(import.meta.dirname, '..', '..', '..', 'scenarios');
+const tdma = join(root, 'truncate-waits-for-dma.yaml');
+
+test('v6.12: truncate of an unmapped page under a GUP reference frees its block (bug 02)', async () => {
+  // spec S1 / bug 02: dax_layout_busy_page_range skips the scan when !mapping_mapped(), so
+  // truncate never waits; dax_disassociate_entry WARNs on the busy page, then the block is freed
+  const r = await check(tdma, { kernel: 'v6.12' });
+  assert.equal(r.verdict, 'violation');
+  assert.equal(r.violation!.invariant, 'warn-dax-disassociate-entry-busy');
+  const n9 = await check(tdma, { kernel: 'v6.12', invariant: 'block-reuse-under-dma' });
+  assert.equal(n9.verdict, 'violation');
+  assert.equal(n9.violation!.invariant, 'block-reuse-under-dma');
+  assert.match(n9.violation!.message, /block 24 of pmem0 was freed while GUP reference io/);
+});
+
+test('v6.15 and latest: no interleaving of the same threads breaks an invariant', async () => {
+  for (const kernel of ['v6.15', 'latest']) {
+    const r = await check(tdma, { kernel });
+    assert.equal(r.verdict, 'ok', kernel);
+    assert.ok(r.states > 100 && r.transitions >= r.states - 1, `${kernel}: ${r.states} states`);
+  }
+});
+
+test('the backport of the series fix that always scans removes the bug 02 race', async () => {
+  const r = await check(tdma, { kernel: 'v6.12', with: ['fs-dax-return-unmapped-busy-pages'], invariant: 'block-reuse-under-dma' });
+  assert.equal(r.verdict, 'ok');
+});
+
+test('a counterexample replays, step by step, to the same violation at its last step', async () => {
+  const r = await check(tdma, { kernel: 'v6.12', invariant: 'block-reuse-under-dma' });
+  const trace = r.violation!.trace;
+  const scn = loadScenarioFile(tdma);
+  const names = scn.threads.map((t) => t.name);
+  const path = trace.states.slice(1).map((s) => names.indexOf((s['#meta'] as { thread: string }).thread));
+  const again = simulate(scn, { kernel: 'v6.12' }, false, path);
+  assert.equal(again.steps.length, path.length);
+  const last = again.violations.filter((v) => v.id === 'block-reuse-under-dma');
+  assert.equal(last.length, 1);
+  assert.equal(last[0].step, path.length, 'the violation appears at the last step, not before');
+});
+
+test('the shortest trace is no longer than any schedule that shows the bug', async () => {
+  const r = await check(tdma, { kernel: 'v6.12', invariant: 'block-reuse-under-dma' });
+  const sim = simulate(loadScenarioFile(tdma), { kernel: 'v6.12' }, false);
+  const first = sim.violations.find((v) => v.id === 'block-reuse-under-dma')!;
+  assert.ok(r.violation!.trace.states.length - 1 <= first.step, `${r.violation!.trace.states.length - 1} <= ${first.step}`);
+});
+
+test('bounds end the search with a report of how far it got', async () => {
+  const s = await check(tdma, { kernel: 'latest', maxStates: 50 });
+  assert.equal(s.verdict, 'incomplete');
+  assert.match(s.incomplete!, /state bound \(50\)/);
+  assert.ok(s.states >= 50 && s.states < 60);
+  const t = await check(tdma, { kernel: 'latest', maxSeconds: 1e-9 });
+  assert.equal(t.verdict, 'incomplete');
+  assert.match(t.incomplete!, /time bound/);
+});
+
+// Reductions must never change a verdict: every small bundled scenario, on every kernel
+// it names, gives the same verdict, invariant and trace length with and without them.
+const small = readdirSync(root)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => join(root, f))
+  .filter((f) => buildLayout(loadScenarioFile(f)).words < 2000);
+
+test('partial-order reduction and two workers never change a verdict', async () => {
+  assert.ok(small.length >= 10, `${small.length} small scenarios`);
+  for (const file of small) {
+    const scn = loadScenarioFile(file);
+    const kernels = new Set(scn.expect.map((e) => e.kernel).filter((k): k is string => !!k));
+    if (kernels.size === 0) kernels.add('latest');
+    for (const kernel of kernels) {
+      const runs: [string, CheckOptions][] = [
+        ['full', { kernel, por: false }],
+        ['por', { kernel, por: true }],
+        ['2 workers', { kernel, por: true, workers: 2 }],
+      ];
+      const got = [];
+      for (const [what, o] of runs) {
+        const r = await check(scn, o);
+        got.push({ what, verdict: r.verdict, invariant: r.violation?.invariant, steps: r.violation?.steps.length });
+      }
+      for (const g of got.slice(1)) assert.deepEqual({ ...g, what: '' }, { ...got[0], what: '' }, `${file} [${kernel}]: ${g.what} vs full`);
+    }
+  }
+});
