@@ -27,6 +27,8 @@ export interface CheckOpts {
   workers: 1 | 2;
   por: boolean;
   maxSeconds: number;
+  /** Only this invariant counts (--invariant). */
+  invariant?: string;
 }
 
 /** The command line of one check run, relative to the repository root. */
@@ -35,7 +37,7 @@ export function checkArgs(i: Instance, o: CheckOpts): string[] {
   return [
     'bin/daxref.js', 'check', scenarioPath(i), '--kernel', k.kernel,
     ...k.without.flatMap((w) => ['--without', w]),
-    '--workers', String(o.workers), ...(o.por ? [] : ['--no-por']),
+    '--workers', String(o.workers), ...(o.por ? [] : ['--no-por']), ...(o.invariant ? ['--invariant', o.invariant] : []),
     '--max-seconds', String(o.maxSeconds), '--format', 'json',
   ];
 }
