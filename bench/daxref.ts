@@ -79,7 +79,7 @@ export function runCheck(root: string, i: Instance, o: CheckOpts): CheckRun {
   const verdict = j.verdict === 'ok' || j.verdict === 'violation' || j.verdict === 'incomplete' ? j.verdict : 'failed';
   return {
     verdict,
-    what: v?.invariant,
+    what: v?.invariant ?? (typeof j.incomplete === 'string' ? j.incomplete : undefined),
     states: n(j.states),
     transitions: n(j.transitions),
     seconds: n(j.seconds),

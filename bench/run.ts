@@ -93,7 +93,7 @@ function spinVerdict(s: SpinResult): string {
 function checkVerdict(c: CheckRun | undefined): string {
   if (!c) return 'not run';
   if (c.verdict === 'violation') return `violation (${c.what ?? '?'})`;
-  if (c.verdict === 'incomplete') return `**incomplete**${c.what ? ` (${c.what})` : ` at ${si(c.states)} states`}`;
+  if (c.verdict === 'incomplete') return `**incomplete** at ${si(c.states)} states, depth ${si(c.depth)}${c.what ? ` (${c.what})` : ''}`;
   if (c.verdict === 'failed') return `**failed** (${(c.what ?? '').replace(/\|/g, '\\|')})`;
   return 'ok';
 }
