@@ -1,6 +1,7 @@
 // `daxref check`: every interleaving, a verdict, the shortest counterexample.
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { parseDocument } from 'yaml';
 import cliProgress from 'cli-progress';
 import { loadScenarioFile, parseSize, type Scenario } from '../scenario/index.js';
 import { INVARIANTS } from '../model/invariants.js';
@@ -18,6 +19,7 @@ interface CheckFlags {
   maxMemory?: string;
   workers: string;
   por: boolean;
+  symmetry: boolean;
   format: 'text' | 'json';
 }
 
@@ -37,6 +39,7 @@ export function registerCheck(program: Command): void {
     .option('--max-memory <size>', 'stop when resident memory passes this (e.g. 4G)')
     .addOption(new Option('--workers <n>', 'worker threads').choices(['1', '2']).default('1'))
     .option('--no-por', 'turn partial-order reduction off')
+    .option('--no-symmetry', 'turn symmetry reduction off')
     .addOption(new Option('--format <f>', 'output').choices(['text', 'json']).default('text'))
     .addHelpText('after', '\nExit status: 0 ok, 1 violation, 2 bad input, 3 incomplete (a bound was hit).')
     .action(async (file: string, o: CheckFlags) => {
@@ -56,6 +59,7 @@ export function registerCheck(program: Command): void {
           maxMemory: o.maxMemory === undefined ? undefined : bytes(o.maxMemory),
           workers: o.workers === '2' ? 2 : 1,
           por: o.por,
+          symmetry: o.symmetry,
           onProgress: bar?.update,
         });
       } catch (e) {
@@ -105,43 +109,51 @@ function progressBar(): { update: (p: Progress) => void; stop: () => void } | un
 
 export function formatCheck(r: CheckResult, file: string): string {
   const out: string[] = [];
-  out.push(`${file}: ${r.kernel}${r.por ? '' : ', no partial-order reduction'}`);
+  out.push(`${file}: ${r.kernel}${r.por ? '' : ', no partial-order reduction'}${r.symmetry ? '' : ', no symmetry reduction'}`);
   if (r.verdict === 'ok') out.push('verdict: ok (every interleaving explored, no invariant broken)');
   else if (r.verdict === 'incomplete') out.push(`verdict: incomplete (${r.incomplete}; no violation in the states explored)`);
   else {
     const v = r.violation!;
-    out.push(`verdict: violation of ${v.invariant}`, `  ${v.message}`, '', `shortest trace (${v.steps.length} atomic steps; replay with: daxref run ${file} --kernel ... --replay TRACE.json):`);
+    const then = v.consequences.filter((id) => id !== v.invariant);
+    out.push(`verdict: violation of ${v.invariant}`, `  ${v.message}`);
+    if (then.length) out.push(`  (run on from there, it also breaks: ${then.join(', ')})`);
+    out.push('', `shortest trace (${v.steps.length} atomic steps; replay with: daxref run ${file} --kernel ... --replay TRACE.json):`);
     v.steps.forEach((s, i) => out.push(`${String(i + 1).padStart(4)} ${s}`));
   }
   out.push('', `${r.states.toLocaleString('en')} states, ${r.transitions.toLocaleString('en')} transitions, depth ${r.depth}, ${r.seconds.toFixed(2)} s (${r.statesPerSecond.toLocaleString('en')} states/s), ${r.bytesPerState} bytes/state, ${r.workers} worker${r.workers > 1 ? 's' : ''}`);
   return out.join('\n') + '\n';
 }
 
-/** The thread of every atomic step of a trace file (`daxref run --format json`, or `daxref check --format json`). */
-export function readReplay(path: string, scn: Scenario): number[] {
+/**
+ * The thread of every atomic step of a trace file (`daxref run --format json`,
+ * or `daxref check --format json`), and whether each action was a step of its own.
+ */
+export function readReplay(path: string, scn: Scenario): { threads: number[]; everyAction: boolean } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new UsageError(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
   }
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    const m = /position (\d+)/.exec((e as Error).message);
-    const at = m ? Number(m[1]) : 0;
-    const before = text.slice(0, at).split('\n');
-    throw new UsageError(`${path}:${before.length}:${before[before.length - 1].length + 1}: not JSON: ${(e as Error).message}`);
+  // read with the YAML parser (a superset of JSON) for its located errors, as scenario files are
+  const parsed = parseDocument(text, { prettyErrors: false });
+  if (parsed.errors.length) {
+    const e = parsed.errors[0];
+    const at = e.linePos?.[0] ?? { line: 1, col: 1 };
+    throw new UsageError(`${path}:${at.line}:${at.col}: not a JSON trace: ${e.message.split('\n')[0]}`);
   }
-  const root = doc as { states?: unknown; violation?: { trace?: { states?: unknown } } };
-  const states = Array.isArray(root.states) ? root.states : root.violation?.trace?.states;
+  const doc: unknown = parsed.toJS();
+  type Trace = { states?: unknown; '#meta'?: { granularity?: string } };
+  const root = doc as Trace & { violation?: { trace?: Trace } };
+  const trace = Array.isArray(root.states) ? root : root.violation?.trace;
+  const states = trace?.states;
   if (!Array.isArray(states)) throw new UsageError(`${path}: not a daxref trace (no "states" array, nor "violation.trace.states")`);
   const names = scn.threads.map((t) => t.name);
-  return states.slice(1).map((s, i) => {
+  const threads = states.slice(1).map((s, i) => {
     const th = (s as { '#meta'?: { thread?: unknown } })?.['#meta']?.thread;
     const t = names.indexOf(th as string);
     if (t < 0) throw new UsageError(`${path}: state ${i + 1}: thread ${JSON.stringify(th)} is not a thread of scenario "${scn.name}" (${names.join(', ')})`);
     return t;
   });
+  return { threads, everyAction: trace?.['#meta']?.granularity === 'every action' };
 }

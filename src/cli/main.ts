@@ -25,7 +25,8 @@ program
     let r: SimResult;
     try {
       const scn = loadScenarioFile(file);
-      r = simulate(scn, { kernel: o.kernel, with: o.with, without: o.without }, true, o.replay ? readReplay(o.replay, scn) : undefined);
+      const replay = o.replay ? readReplay(o.replay, scn) : undefined;
+      r = simulate(scn, { kernel: o.kernel, with: o.with, without: o.without, everyAction: replay?.everyAction }, true, replay?.threads);
     } catch (e) {
       fatal(e);
     }

@@ -5,7 +5,7 @@ import type { Scenario } from '../scenario/types.js';
 import { Kernel } from '../model/kernel.js';
 import { buildLayout, initialState } from '../model/layout.js';
 import { buildPrograms } from '../model/ops.js';
-import { BLOCKED, NEXT, type Program } from '../model/program.js';
+import { BLOCKED, NEXT, type Action, type Program } from '../model/program.js';
 import { type Layout, type State, P_ALIVE, S_DONE, S_SLEEPING, T_ERR, T_L0, T_OP, T_PC, T_STATUS, THREAD_LOCALS } from '../model/state.js';
 import type { KernelConfig } from '../model/versions.js';
 
@@ -14,9 +14,15 @@ export type Outcome = 'blocked' | 'ran' | 'slept' | 'op-done';
 export class Machine {
   readonly L: Layout;
   readonly programs: Program[][];
+  /**
+   * fuseLocal: run a local action and the thread's next one as one atomic step
+   * (the default granularity). Off, every action is a step of its own: the
+   * checker's --no-por explores that full interleaving space.
+   */
   constructor(
     readonly scenario: Scenario,
     readonly cfg: KernelConfig,
+    readonly fuseLocal = true,
   ) {
     this.L = buildLayout(scenario);
     this.programs = buildPrograms(scenario, this.L);
@@ -46,34 +52,47 @@ export class Machine {
     return this.programs[t][m[o + T_OP]].actions[m[o + T_PC]];
   }
 
-  /** Run one atomic action of thread t on k.m. 'blocked' leaves the state untouched. */
+  /** The last action step() ran (the one that names the atomic step in a trace). */
+  lastAction: Action | null = null;
+
+  /**
+   * Run one atomic step of thread t on k.m: its next action, and the ones after
+   * it while the action just run was local (Action.local: no other thread can
+   * tell the difference). 'blocked' leaves the state untouched.
+   */
   step(k: Kernel, t: number): Outcome {
     const m = k.m;
     if (!this.ready(m, t)) return 'blocked';
     const o = this.L.threads[t].off;
-    const op = m[o + T_OP];
-    const pc = m[o + T_PC];
-    const prog = this.programs[t][op];
-    const err = m[o + T_ERR];
-    if (pc === 0) m[o + T_ERR] = 0;
-    const r = prog.actions[pc].run(k, t);
-    if (r === BLOCKED) {
-      m[o + T_ERR] = err; // a blocked action changes nothing
-      return 'blocked';
-    }
-    const next = r === undefined || r === NEXT ? pc + 1 : r;
-    if (m[o + T_STATUS] === S_SLEEPING) {
+    let ran = false;
+    for (;;) {
+      const op = m[o + T_OP];
+      const pc = m[o + T_PC];
+      const prog = this.programs[t][op];
+      const err = m[o + T_ERR];
+      if (pc === 0) m[o + T_ERR] = 0;
+      const act = prog.actions[pc];
+      const r = act.run(k, t);
+      if (r === BLOCKED) {
+        m[o + T_ERR] = err; // a blocked action changes nothing
+        return ran ? 'ran' : 'blocked';
+      }
+      ran = true;
+      this.lastAction = act;
+      const next = r === undefined || r === NEXT ? pc + 1 : r;
+      if (m[o + T_STATUS] === S_SLEEPING) {
+        m[o + T_PC] = next;
+        return 'slept';
+      }
+      if (next >= prog.actions.length) {
+        m[o + T_OP] = op + 1;
+        m[o + T_PC] = 0;
+        for (let i = 0; i < THREAD_LOCALS; i++) m[o + T_L0 + i] = 0;
+        if (op + 1 >= this.programs[t].length) m[o + T_STATUS] = S_DONE;
+        return 'op-done';
+      }
       m[o + T_PC] = next;
-      return 'slept';
+      if (!act.local || !this.fuseLocal) return 'ran';
     }
-    if (next >= prog.actions.length) {
-      m[o + T_OP] = op + 1;
-      m[o + T_PC] = 0;
-      for (let i = 0; i < THREAD_LOCALS; i++) m[o + T_L0 + i] = 0;
-      if (op + 1 >= this.programs[t].length) m[o + T_STATUS] = S_DONE;
-      return 'op-done';
-    }
-    m[o + T_PC] = next;
-    return 'ran';
   }
 }

@@ -4,7 +4,7 @@
 import type { Expect, Scenario } from '../scenario/types.js';
 import { ScenarioError } from '../scenario/errors.js';
 import type { KEvent, Kernel } from '../model/kernel.js';
-import { kernelConfig, type KernelConfig, DEFAULT_KERNEL, KernelConfigError } from '../model/versions.js';
+import { kernelConfig, type KernelConfig, DEFAULT_KERNEL, KernelConfigError, findKernel } from '../model/versions.js';
 import { checkFinal, checkInvariants, type Violation } from '../model/invariants.js';
 import { S_DONE, S_SLEEPING, T_ERR, T_KEY, T_STATUS, R_HEAD, R_ORDER, R_REF, R_LARGE, R_MAP, R_PIN, R_ENTIRE, R_MAPPING, R_INDEX, MAPPING_DAX_SHARED } from '../model/state.js';
 import { errnoName } from '../model/errno.js';
@@ -20,6 +20,10 @@ export interface SimOptions {
   without?: string[];
   /** A ready-made configuration (a variant); overrides kernel/with/without. */
   config?: KernelConfig;
+  /** Every action its own atomic step (a trace of `check --no-por`); default: local actions fused. */
+  everyAction?: boolean;
+  /** After a replay, go on round-robin to the end (what the violation leads to). */
+  continueReplay?: boolean;
 }
 
 export interface TraceStep {
@@ -81,7 +85,7 @@ export class ReplayError extends Error {}
  */
 export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true, replay?: number[]): SimResult {
   const config = configFor(scn, opts);
-  const M = new Machine(scn, config);
+  const M = new Machine(scn, config, !opts.everyAction);
   const s = M.initial();
   const k = M.kernel(s);
   const L = M.L;
@@ -125,7 +129,6 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
     const T = L.threads[t];
     if (!M.ready(k.m, t)) return false;
     const opIdx = k.m[T.off + 1];
-    const act = M.action(k.m, t);
     k.events = [];
     k.warned = [];
     const outcome = M.step(k, t);
@@ -133,6 +136,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
       (pending[t] ??= { blocked: false }).blocked = true;
       return false;
     }
+    const act = M.lastAction!;
     const idx = steps.length + 1;
     const vs: Violation[] = [];
     noteBacking();
@@ -182,15 +186,17 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
       k.events = ev;
       return moved;
     });
-    if (canMove) return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
+    if (canMove && !opts.continueReplay) return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
   } else if (scn.schedule) {
     for (const e of scn.schedule) {
       const t = L.threads.findIndex((x) => x.name === e.thread);
-      if (!done(t)) runOp(t);
+      if (done(t)) continue;
+      if (e.steps) for (let i = 0; i < e.steps && stepOnce(t); i++); // THREAD:N: preempt it after N atomic steps
+      else runOp(t);
     }
   }
   // then (or without a schedule) round-robin by operation until nothing can move
-  for (let moved = !replay; moved; ) {
+  for (let moved = !replay || !!opts.continueReplay; moved; ) {
     moved = false;
     for (const T of L.threads) if (!done(T.id) && runOp(T.id)) moved = true;
   }
@@ -215,10 +221,17 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
   return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
 }
 
-function appliesTo(e: Expect, c: KernelConfig): boolean {
-  if (e.kernel && e.kernel !== c.kernel) return false;
+/**
+ * Whether an expectation is checked on this run. `kernel: K` alone means K as released;
+ * `kernel: K, with: [X..]` means K plus exactly those fixes (a backport), so the two never
+ * both apply. Without `kernel`, `with` only requires those fixes to be in force.
+ */
+export function appliesTo(e: Expect, c: KernelConfig): boolean {
   if (e.with && !e.with.every((f) => c.fixes.has(f))) return false;
-  return true;
+  if (!e.kernel) return true;
+  if (e.kernel !== c.kernel) return false;
+  const want = new Set([...(findKernel(c.kernel)?.fixes ?? []), ...(e.with ?? [])]);
+  return want.size === c.fixes.size && [...want].every((f) => c.fixes.has(f));
 }
 
 /** The folio values an expectation can check, for a page named in a scenario. */

@@ -15,7 +15,7 @@ import { emitWriteback } from './kernel/fs/dax.js';
 const PG = 4096;
 
 export function buildPrograms(scn: Scenario, L: Layout): Program[][] {
-  return scn.threads.map((ts, t) => ts.steps.map((s, i) => buildStep(scn, L, t, s, `${ts.name}.${i + 1} ${s.op}`)));
+  return scn.threads.map((ts, t) => ts.steps.map((s, i) => buildStep(scn, L, t, i, s, `${ts.name}.${i + 1} ${s.op}`)));
 }
 
 function regionId(L: Layout, name: string): number {
@@ -27,8 +27,11 @@ function refOf(L: Layout, name: string) {
 const fileId = (L: Layout, name: string) => L.files.find((f) => f.name === name)!.id;
 const devId = (L: Layout, name: string) => L.devices.find((d) => d.name === name)!.id;
 
-function buildStep(scn: Scenario, L: Layout, t: number, s: Step, name: string): Program {
+function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, name: string): Program {
   const b = new Builder(name);
+  // a region or reference this thread made in an earlier step: only this thread set its state word
+  const earlier = scn.threads[t].steps.slice(0, index);
+  const mine = (op: 'mmap' | 'gup', as: string) => earlier.some((e) => e.op === op && 'as' in e && e.as === as);
   const proc = L.threads[t].process;
   const vmaFor = (region: string) => {
     const r = regionId(L, region);
@@ -37,14 +40,14 @@ function buildStep(scn: Scenario, L: Layout, t: number, s: Step, name: string): 
   };
   /** Wait until region `name` was mmapped (skip if that failed). */
   const needRegion = (r: number) =>
-    b.step('(scenario)', `wait for region ${L.regions[r].name}`, (k) => {
+    b[mine('mmap', L.regions[r].name) ? 'localStep' : 'step']('(scenario)', `wait for region ${L.regions[r].name}`, (k) => {
       const st = k.m[k.L.regionStateOff + r];
       if (st === RG_NONE) return BLOCKED;
       if (st === RG_FAILED) return b.end.pc;
       return NEXT;
     });
   const needRef = (g: ReturnType<typeof refOf>) =>
-    b.step('(scenario)', `wait for reference ${g.name}`, (k) => {
+    b[mine('gup', g.name) ? 'localStep' : 'step']('(scenario)', `wait for reference ${g.name}`, (k) => {
       const st = k.m[g.off + G_STATE];
       if (st === G_NONE || st === G_GRABBING) return BLOCKED;
       if (st === G_FAILED) return b.end.pc;
@@ -78,14 +81,14 @@ function buildStep(scn: Scenario, L: Layout, t: number, s: Step, name: string): 
       const n = Math.max(1, Math.ceil(s.len / PG));
       const loop = new Label();
       const next = new Label();
-      b.step('(scenario)', 'touch: first page', (k, t2) => {
+      b.localStep('(scenario)', 'touch: first page', (k, t2) => {
         k.m[k.L.threads[t2].off + P] = p0;
         return NEXT;
       });
       b.mark(loop);
       emitHandleMmFault(b, { v, pLocal: P, write: s.write, done: next, err: b.end, fileBacked: L.regions[r].kind === 'file' });
       b.mark(next);
-      b.step('(scenario)', 'touch: next page', (k, t2) => {
+      b.localStep('(scenario)', 'touch: next page', (k, t2) => {
         const o = k.L.threads[t2].off + P;
         k.m[o]++;
         return k.m[o] < p0 + n ? loop.pc : NEXT;

@@ -20,6 +20,12 @@ export interface Action {
   fn: string; // kernel function this step belongs to
   what: string; // what the step does, in a few words
   run: Run;
+  /**
+   * Touches only what no other thread reads or writes (the thread's own locals,
+   * or a word only this thread ever sets): not an interleaving point, so the
+   * engines run the thread's next action in the same atomic step.
+   */
+  local?: boolean;
 }
 
 export class Label {
@@ -46,6 +52,11 @@ export class Builder {
     this.actions.push({ fn, what, run });
   }
 
+  /** Append an action that no other thread can observe (see Action.local). */
+  localStep(fn: string, what: string, run: Run): void {
+    this.actions.push({ fn, what, run, local: true });
+  }
+
   /** Place a label at the next action. */
   mark(l: Label): Label {
     l.pc = this.actions.length;
@@ -59,6 +70,16 @@ export class Builder {
   local(): number {
     if (this.nlocals >= THREAD_LOCALS) throw new Error(`program ${this.name}: more than ${THREAD_LOCALS} locals`);
     return T_L0 + this.nlocals++;
+  }
+
+  /**
+   * Emit a phase whose locals are dead once it is left (each of its steps
+   * initialises what it reads): later phases reuse their slots.
+   */
+  scope(emit: () => void): void {
+    const n = this.nlocals;
+    emit();
+    this.nlocals = n;
   }
 
   build(): Program {

@@ -43,8 +43,10 @@ export function buildScenario(raw: RawScenario, src: YamlSource): Built {
     return track({ name: t.name, process: t.process ?? t.name, steps, pos: src.pos(path) }, path);
   });
 
-  const schedule = raw.schedule?.map((thread, i) =>
-    track({ thread, pos: src.pos(['schedule', i]) }, ['schedule', i]));
+  const schedule = raw.schedule?.map((entry, i) => {
+    const [thread, n] = entry.split(':');
+    return track({ thread, ...(n && { steps: Number(n) }), pos: src.pos(['schedule', i]) }, ['schedule', i]);
+  });
 
   const expect = raw.expect.map((e, i) => track(buildExpect(e, ['expect', i], src), ['expect', i]));
 

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { OP_NAMES, type OpName, type StepOf } from './types.js';
 import {
-  ADDRESS_RE, AFTER_RE, DEVICE_NAME_RE, DEVICE_PAGE_RE, FILE_PAGE_RE, NAME_RE, SIZE_RE,
+  ADDRESS_RE, AFTER_RE, DEVICE_NAME_RE, SCHEDULE_RE, DEVICE_PAGE_RE, FILE_PAGE_RE, NAME_RE, SIZE_RE,
   formatSize, parseAddress, parseAfter, parsePageRef, parseSize, sizeMessage, describeValue,
 } from './values.js';
 
@@ -278,7 +278,14 @@ function scenario(step: z.ZodType) {
     devices: z.array(device).min(1).describe('Simulated pmem devices'),
     files: z.array(file).default([]).describe('Files on fsdax devices'),
     threads: z.array(thread(step)).min(1).describe('Threads and the operations they run'),
-    schedule: z.array(name('thread', 'A thread to run one step of')).describe('Interleaving: which thread runs each next step').optional(),
+    schedule: z
+      .array(
+        z.string().regex(SCHEDULE_RE, {
+          error: msg((v) => `bad schedule entry ${describeValue(v)}: expected THREAD (its next operation) or THREAD:N (its next N atomic steps)`),
+        }),
+      )
+      .describe('Interleaving: THREAD runs that thread\'s next operation until it completes or blocks; THREAD:N runs only its next N atomic kernel steps (to preempt it mid-operation)')
+      .optional(),
     expect: z.array(expectEntry).default([]).describe('Expected outcomes'),
   });
 }

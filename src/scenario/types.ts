@@ -86,7 +86,8 @@ export interface ThreadSpec {
   pos: SourcePos;
 }
 
-export interface ScheduleEntry { thread: string; pos: SourcePos }
+/** `steps`: run only that many atomic steps of the thread (THREAD:N); absent: its next whole operation. */
+export interface ScheduleEntry { thread: string; steps?: number; pos: SourcePos }
 
 export const PAGE_CHECKS = [
   'refcount', 'mapcount', 'pincount', 'order', 'entire_mapcount', 'share', 'mapping', 'holders',

@@ -26,6 +26,8 @@ export function toTrace(r: SimResult) {
       kernel: describeConfig(r.config),
       scheme: r.config.scheme,
       fixes: [...r.config.fixes],
+      // 'every action': each action was a step of its own (daxref check --no-por); replay must do the same
+      granularity: r.machine.fuseLocal ? 'local actions fused' : 'every action',
     },
     vars: ['threads', 'folios', 'page_tables', 'dax_entries', 'files', 'refs', 'processes', 'devices'],
     states: r.views.map((v, i) => {

@@ -1,6 +1,7 @@
 // Every bundled scenario is a specification: its expectations (taken from the
 // kernel source, the spec and the real-kernel oracle, never from this model)
-// must hold on every kernel they name.
+// must hold on every kernel they name, and on every `kernel: K, with: [FIX..]`
+// backport variant they name (scenarios/*.yaml and the races in scenarios/races/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -9,15 +10,22 @@ import { loadScenarioFile } from '../../src/scenario/index.js';
 import { simulate } from '../../src/engine/simulate.js';
 
 const root = join(import.meta.dirname, '..', '..', '..', 'scenarios');
-const files = readdirSync(root).filter((f) => f.endsWith('.yaml')).map((f) => join(root, f));
+const files = ['.', 'races'].flatMap((dir) =>
+  readdirSync(join(root, dir)).filter((f) => f.endsWith('.yaml')).map((f) => join(root, dir, f)),
+);
 
 for (const file of files) {
   const scn = loadScenarioFile(file);
-  const kernels = new Set(scn.expect.map((e) => e.kernel).filter((k): k is string => !!k));
-  if (kernels.size === 0) kernels.add(scn.kernel ?? 'v6.15');
-  for (const kernel of kernels) {
-    test(`${scn.name} [${kernel}]`, () => {
-      const r = simulate(scn, { kernel }, false);
+  const variants = new Map<string, { kernel: string; with: string[] }>();
+  for (const e of scn.expect) {
+    if (!e.kernel) continue;
+    const w = [...(e.with ?? [])].sort();
+    variants.set(`${e.kernel} ${w.join(' ')}`, { kernel: e.kernel, with: w });
+  }
+  if (variants.size === 0) variants.set('', { kernel: scn.kernel ?? 'v6.15', with: [] });
+  for (const v of variants.values()) {
+    test(`${scn.name} [${[v.kernel, ...v.with.map((f) => `+${f}`)].join(' ')}]`, () => {
+      const r = simulate(scn, v, false);
       const failed = r.expectations.filter((e) => !e.ok).map((e) => `line ${e.expect.pos.line}: ${e.message}`);
       assert.ok(r.expectations.length > 0, 'the scenario checks something on this kernel');
       assert.deepEqual(failed, []);

@@ -11,9 +11,12 @@ import { FingerprintTable } from './fptable.js';
 import { Codec, Links, StateQueue } from './store.js';
 import { Independence } from './independence.js';
 import { variableWords } from '../../model/layout.js';
+import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
 
 export interface SearchOptions {
   por: boolean;
+  /** Symmetry reduction (interchangeable threads; lock holders hashed as held/free). */
+  symmetry: boolean;
   /** Only this invariant (or WARN) id counts as a violation. */
   invariant?: string;
   maxStates: number;
@@ -50,7 +53,7 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
   const nt = L.threads.length;
   const init = M.initial();
   const k = M.kernel(init);
-  const codec = new Codec(init.m, variableWords(L));
+  const codec = new Codec(init.m, variableWords(L), o.symmetry ? findSymmetry(M.scenario, L, init.m) : NO_SYMMETRY);
   const table = new FingerprintTable();
   const links = new Links(Math.max(1, Math.ceil(Math.log2(Math.max(2, nt)))));
   const queue = new StateQueue();

@@ -26,6 +26,8 @@ export interface CheckOptions {
   workers?: 1 | 2;
   /** Partial-order reduction (default on). */
   por?: boolean;
+  /** Symmetry reduction for interchangeable threads (default on). */
+  symmetry?: boolean;
   onProgress?: (p: Progress) => void;
   /**
    * Replace kernel configuration before the search: the hook for modelling a
@@ -46,13 +48,16 @@ export interface CheckResult {
   depth: number;
   workers: number;
   por: boolean;
+  symmetry: boolean;
   /** Why the search stopped early (verdict incomplete). */
   incomplete?: string;
   violation?: {
     invariant: string;
     message: string;
-    /** Atomic steps of the counterexample, as `thread: kernel function`. */
+    /** Atomic steps of the counterexample, as `thread: kernel function: what`. */
     steps: string[];
+    /** What the run leads to if it goes on from there (round-robin): every violation id, in order. */
+    consequences: string[];
     /** The same JSON trace as `daxref run --format json`, replayable with `--replay`. */
     trace: ReturnType<typeof toTrace>;
   };
@@ -64,10 +69,12 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
   const scn = typeof scenario === 'string' ? loadScenarioFile(scenario) : scenario;
   let cfg = configFor(scn, opts);
   if (opts.variant) cfg = opts.variant(cfg);
-  const M = new Machine(scn, cfg);
   const por = opts.por ?? true;
+  const M = new Machine(scn, cfg, por);
+  const symmetry = opts.symmetry ?? true;
   const so = {
     por,
+    symmetry,
     invariant: opts.invariant,
     maxStates: opts.maxStates ?? Number.MAX_SAFE_INTEGER,
     maxSeconds: opts.maxSeconds ?? Infinity,
@@ -92,15 +99,17 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
     depth: r.depth,
     workers: parallel ? 2 : 1,
     por,
+    symmetry,
     ...(r.incomplete ? { incomplete: r.incomplete } : {}),
   };
   if (r.violation) {
-    const sim = simulate(scn, { config: cfg }, true, r.violation.path);
+    const sim = simulate(scn, { config: cfg, everyAction: !por }, true, r.violation.path);
     const last = sim.violations.filter((v) => v.id === r.violation!.id).pop();
     out.violation = {
       invariant: r.violation.id,
       message: last?.message ?? r.violation.message,
       steps: sim.steps.map((s) => `${s.thread}: ${s.fn}: ${s.what}`),
+      consequences: [...new Set(simulate(scn, { config: cfg, everyAction: !por, continueReplay: true }, false, r.violation.path).violations.map((v) => v.id))],
       trace: toTrace(sim),
     };
   }

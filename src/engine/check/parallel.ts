@@ -38,7 +38,7 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
   const url = new URL('./worker.js', import.meta.url);
   const chans: Channel[] = [];
   for (let id = 0; id < WORKERS; id++) {
-    const data: WorkerInit = { scenario: scn, sim, por: o.por, invariant: o.invariant, id, workers: WORKERS };
+    const data: WorkerInit = { scenario: scn, sim, por: o.por, symmetry: o.symmetry, invariant: o.invariant, id, workers: WORKERS };
     chans.push(new Channel(new Worker(url, { workerData: data })));
   }
   let states = 0;

@@ -8,6 +8,7 @@ import { Machine } from '../machine.js';
 import { configFor, type SimOptions } from '../simulate.js';
 import { checkFinal, checkInvariants } from '../../model/invariants.js';
 import { variableWords } from '../../model/layout.js';
+import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
 import { FingerprintTable } from './fptable.js';
 import { Codec, Links, StateQueue } from './store.js';
 import { Independence } from './independence.js';
@@ -17,6 +18,7 @@ export interface WorkerInit {
   scenario: Scenario;
   sim: SimOptions;
   por: boolean;
+  symmetry: boolean;
   invariant?: string;
   id: number;
   workers: number;
@@ -41,12 +43,12 @@ export type FromWorker =
 const init = workerData as WorkerInit;
 const W = init.workers;
 const me = init.id;
-const M = new Machine(init.scenario, configFor(init.scenario, init.sim));
+const M = new Machine(init.scenario, configFor(init.scenario, init.sim), init.por);
 const L = M.L;
 const nt = L.threads.length;
 const s0 = M.initial();
 const k = M.kernel(s0);
-const codec = new Codec(s0.m, variableWords(L));
+const codec = new Codec(s0.m, variableWords(L), init.symmetry ? findSymmetry(init.scenario, L, s0.m) : NO_SYMMETRY);
 const table = new FingerprintTable();
 const links = new Links(Math.max(1, Math.ceil(Math.log2(Math.max(2, nt)))));
 let queue = new StateQueue(); // this level
@@ -63,6 +65,9 @@ const owner = (lo: number) => (lo >>> 0) % W;
 // the outbox: [parent gid, thread, hi, lo, count, index, value, ...] per successor owned by another worker
 let out = new Int32Array(1 << 16);
 let outW = 0;
+// fingerprints recently handed over (direct-mapped): most successors are reached many times
+const SENT_BITS = 20;
+const sent = new Uint32Array(2 << SENT_BITS);
 const scratch = new Int32Array(1 + 2 * n);
 
 /** A state in k.m, reached from gid `parent` by `thread`, owned here: store it if new. */
@@ -106,6 +111,13 @@ function expandOne(gid: number, full: boolean): { found?: Found; transitions: nu
         if (f) return { found: f, transitions, maybeSeen: false };
       } else if (!full) return { transitions, maybeSeen: true };
     } else {
+      const slot = (hi >>> (32 - SENT_BITS)) << 1;
+      if (sent[slot] === hi && sent[slot + 1] === lo) {
+        if (!full) return { transitions, maybeSeen: true };
+        continue;
+      }
+      sent[slot] = hi;
+      sent[slot + 1] = lo;
       const words = 1 + 2 * scratch[0];
       if (outW + 4 + words > out.length) {
         const bigger = new Int32Array(Math.max(out.length * 2, outW + 4 + words));
@@ -162,6 +174,14 @@ function finishExpand(transitions: number, found: Found | undefined, timedOut: b
   return { type: 'expanded', outbox: buf, words: outW, transitions, found, timedOut };
 }
 
+/** The next level becomes the frontier; the consumed frontier's memory is reused for the next one. */
+function swapLevels(): void {
+  const done = queue;
+  queue = next;
+  next = done;
+  next.clear();
+}
+
 function absorb(inbox: Int32Array, words: number): FromWorker {
   let found: Found | undefined;
   for (let p = 0; p < words; ) {
@@ -179,8 +199,7 @@ function absorb(inbox: Int32Array, words: number): FromWorker {
     p += 4 + size;
   }
   // the level is complete: what was found becomes the frontier
-  queue = next;
-  next = new StateQueue();
+  swapLevels();
   return { type: 'absorbed', states: table.size, queue: queue.length, bytes: table.bytes + links.bytes, found };
 }
 
@@ -192,8 +211,7 @@ function absorb(inbox: Int32Array, words: number): FromWorker {
     const a = adopt(0, 0, codec.hi, codec.lo, scratch, 0)!;
     k.m = s0.m;
     found = stateFound(a.gid);
-    queue = next;
-    next = new StateQueue();
+    swapLevels();
   }
   parentPort!.postMessage({ type: 'ready', states: table.size, found } satisfies FromWorker);
 }

@@ -565,21 +565,18 @@ function daxPageIsIdleAsMerged(k: Kernel, page: number): boolean {
 }
 
 /**
- * dax_break_layout / dax_break_layout_final (fs/dax.c), and their v6.12 form
- * (xfs_break_dax_layouts / ext4_break_layouts looping on
- * dax_layout_busy_page_range). Loop: unmap the file, scan its entries for a
- * busy page, wait for that page to go idle, rescan. Once nothing is busy the
- * new kernels delete every entry of the file (patch 06; always for _final).
+ * dax_layout_busy_page_range (fs/dax.c) over the whole file: unmap every user
+ * mapping of it, then walk its entries for a busy page (bug 02 shortcut, bug 03
+ * skip and the v6.15 xas_pause skip per the kernel's fixes). Leaves the busy
+ * page + 1 in thread local BUSY and goes to `wait`, or to `noneBusy`. Returns
+ * the label of its first step (a rescan jumps there).
  */
-export function emitBreakLayout(b: Builder, o: BreakOpts): void {
+export function emitLayoutBusyScan(b: Builder, file: (k: Kernel, t: number) => number, BUSY: number, wait: Label, noneBusy: Label): Label {
   const IDX = b.local(); // next index to scan
-  const MODE = b.local(); // old scan: 1 = inside get_unlocked_entry, waiting for the next entry
-  const BUSY = b.local(); // busy page + 1
+  const MODE = b.local(); // old scan: 1 = inside get_unlocked_entry, waiting for the next entry; 2 = woken after xas_pause
   const rescan = b.here();
-  const noneBusy = new Label();
-  const wait = new Label();
   b.step('dax_layout_busy_page_range', 'unmap_mapping_pages over the whole file', (k, t) => {
-    const f = o.file(k, t);
+    const f = file(k, t);
     const to = k.L.threads[t].off;
     k.m[to + IDX] = 0;
     k.m[to + MODE] = 0;
@@ -593,8 +590,14 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
   });
   const scan = b.here();
   b.step('dax_layout_busy_page_range', 'scan the entries under xa_lock for a busy page', (k, t) => {
-    const f = o.file(k, t);
+    const f = file(k, t);
     const to = k.L.threads[t].off;
+    if (k.m[to + MODE] === 2) {
+      // wait_entry_unlocked_exclusive (v6.15): xas_pause moved the index on before the sleep, so the reload
+      // (xas_load) and the walk go on after the entry waited for, which is never examined
+      k.note('wait_entry_unlocked_exclusive', `woken after xas_pause: the walk resumes at ${k.L.files[f].name} index ${k.m[to + IDX]}; the entry waited for is skipped`);
+      k.m[to + MODE] = 0;
+    }
     for (;;) {
       const slot = nextEntry(k, f, k.m[to + IDX], ALL);
       if (slot < 0) return noneBusy.pc;
@@ -616,9 +619,6 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
         } else k.m[to + IDX] = at;
         return sleepOn(k, t, keyEntry(f, at), scan);
       }
-      if (k.m[to + MODE] === 2 && at !== k.m[to + IDX]) {
-        // after xas_pause the reload looks at exactly the next index; an entry further on is found by the loop
-      }
       k.m[to + MODE] = 0;
       const busy = dax_busy_page(k, x);
       k.m[to + IDX] = after;
@@ -629,6 +629,21 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
       }
     }
   });
+  return rescan;
+}
+
+/**
+ * dax_break_layout / dax_break_layout_final (fs/dax.c), and their v6.12 form
+ * (xfs_break_dax_layouts / ext4_break_layouts looping on
+ * dax_layout_busy_page_range). Loop: unmap the file, scan its entries for a
+ * busy page, wait for that page to go idle, rescan. Once nothing is busy the
+ * new kernels delete every entry of the file (patch 06; always for _final).
+ */
+export function emitBreakLayout(b: Builder, o: BreakOpts): void {
+  const BUSY = b.local(); // busy page + 1
+  const noneBusy = new Label();
+  const wait = new Label();
+  const rescan = emitLayoutBusyScan(b, o.file, BUSY, wait, noneBusy);
   b.mark(wait);
   const recheck = b.here();
   b.step(o.final ? 'dax_break_layout_final' : 'dax_break_layout', 'wait_var_event until the busy page is idle', (k, t) => {
@@ -678,7 +693,10 @@ export function emitDeleteMappingRange(b: Builder, file: (k: Kernel, t: number) 
       const at = slotIndex(k, f, slot);
       const after = at + (1 << entryOrder(x));
       if (x & X_LOCKED) {
-        k.m[to + IDX] = k.fix('fs-dax-fix-dont-skip-locked-entries') ? at : after;
+        // wait_entry_unlocked_exclusive: xas_reset reloads this entry; v6.15's xas_pause the next index
+        const reset = k.fix('fs-dax-fix-dont-skip-locked-entries');
+        k.m[to + IDX] = reset ? at : after;
+        if (!reset) k.note('wait_entry_unlocked_exclusive', `${k.L.files[f].name}@${at} is locked: sleep; xas_pause makes the walk resume at index ${after}, past it`);
         return sleepOn(k, t, keyEntry(f, at), loop);
       }
       dax_disassociate_entry(k, f, x, true);

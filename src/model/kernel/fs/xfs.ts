@@ -5,12 +5,14 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
 import {
-  D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
+  D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
 } from '../../state.js';
 import { EBUSY, ENOSPC, EOPNOTSUPP } from '../../errno.js';
 import { allocBlock, fileBlock, gupHoldersOf, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
-import { emitBreakLayout, emitTruncateExceptionals, dax_disassociate_entry, entrySlot, slotIndex, describeEntry } from './dax.js';
+import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, dax_disassociate_entry, entrySlot, slotIndex, describeEntry } from './dax.js';
+import { folioOf, folio_ref_count } from '../mm/swap.js';
+import { folio_mapcount } from '../mm/rmap.js';
 import { unmap_mapping_pages, unmap_device_mappings } from '../mm/unmap.js';
 import { keyPgmapDone } from '../kernel/wait_bit.js';
 import { sleepOn } from '../../program.js';
@@ -181,16 +183,19 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
   });
 }
 
-/** FICLONERANGE on xfs: lock both inodes, break the destination's layouts, share the source blocks. */
+/**
+ * FICLONERANGE on xfs (xfs_reflink_remap_prep): lock both inodes
+ * (xfs_ilock2_io_mmap), flush and truncate the destination range
+ * (xfs_flush_unmap_range -> truncate_pagecache_range), share the source blocks.
+ */
 export function emitReflink(b: Builder, src: number, dst: number, offset: number, len: number, dstOffset: number): void {
   const [a, c] = src < dst ? [src, dst] : [dst, src];
   b.step('xfs_reflink_remap_prep', 'reflink needs xfs', (k, t) =>
     k.L.devices[k.L.files[src].device].fs === 'xfs' && k.L.files[src].device === k.L.files[dst].device ? NEXT : fail(k, t, EOPNOTSUPP, b.end),
   );
   b.step('xfs_ilock2_io_mmap', 'i_rwsem of both inodes, in inode order', (k, t) => (inode_lock(k, a, t) ? NEXT : BLOCKED));
-  b.step('xfs_ilock2_io_mmap', 'i_rwsem of the second inode', (k, t) => (inode_lock(k, c, t) ? NEXT : BLOCKED));
-  b.step('xfs_ilock2_io_mmap', 'XFS_MMAPLOCK_EXCL of the destination', (k, t) => (invalidate_lock(k, dst, t) ? NEXT : BLOCKED));
-  emitBreakLayout(b, { file: () => dst, lock: 'mmaplock', final: false });
+  b.step('xfs_ilock2_io_mmap', 'i_rwsem of the second inode', (k, t) => (a === c || inode_lock(k, c, t) ? NEXT : BLOCKED));
+  b.scope(() => emitMmaplockTwoInodesAndBreakDaxLayout(b, a, c));
   const first = Math.floor(dstOffset / 4096);
   const n = pagesUp(len);
   emitTruncateExceptionals(b, () => dst, () => first, () => first + n);
@@ -206,9 +211,10 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
     const o = Fd.off + F_ISIZE;
     k.m[o] = Math.max(k.m[o], dstOffset + len);
     k.note('xfs_reflink_remap_blocks', `${Fd.name}@${dstOffset} now shares ${n} block(s) of ${k.L.files[src].name}@${offset}`);
-    invalidate_unlock(k, dst);
+    invalidate_unlock(k, a); // xfs_iunlock2_io_mmap
+    if (c !== a) invalidate_unlock(k, c);
     inode_unlock(k, a);
-    inode_unlock(k, c);
+    if (c !== a) inode_unlock(k, c);
     return NEXT;
   });
 }
@@ -245,4 +251,62 @@ export function emitRemoveDevice(b: Builder, d: number): void {
     void vmasOfFile;
     return NEXT;
   });
+}
+
+/**
+ * xfs_mmaplock_two_inodes_and_break_dax_layout (fs/xfs/xfs_inode.c), for two
+ * DAX inodes ip1 < ip2 (by inode number: file order here). ip1's layout is
+ * broken as a truncate does (waits, dropping its MMAPLOCK). ip2 is locked
+ * nested, so it is never slept on:
+ * - before patch 06 (v6.12): one dax_layout_busy_page() scan of ip2; if it
+ *   returns a page whose refcount is not idle (!= 1; != 0 once patch 21 made
+ *   pages free at 0), unlock both and start again. If that page went idle
+ *   between the scan and the refcount test, the function returns although a
+ *   later page of ip2 may still be busy: the scan stops at the first one.
+ * - patch 06: dax_break_layout(ip2, 0, -1, NULL): any busy page is
+ *   -ERESTARTSYS (unlock both, start again); none: delete all ip2's entries.
+ * The kernel spins on "start again"; the model lets the thread wait until the
+ * page it found is no longer busy before it starts again (the spins between
+ * change nothing but re-unmapping, which the last round does too).
+ */
+function emitMmaplockTwoInodesAndBreakDaxLayout(b: Builder, ip1: number, ip2: number): void {
+  const fn = 'xfs_mmaplock_two_inodes_and_break_dax_layout';
+  const again = b.here();
+  b.step(fn, 'xfs_ilock(ip1, XFS_MMAPLOCK_EXCL)', (k, t) => (invalidate_lock(k, ip1, t) ? NEXT : BLOCKED));
+  b.scope(() => emitBreakLayout(b, { file: () => ip1, lock: 'mmaplock', final: false })); // its scan and delete start afresh each round
+  if (ip1 === ip2) return;
+  b.step(fn, 'xfs_ilock(ip2, XFS_MMAPLOCK_EXCL) nested', (k, t) => (invalidate_lock(k, ip2, t) ? NEXT : BLOCKED));
+  const BUSY = b.local();
+  const busy = new Label();
+  const none = new Label();
+  const done = new Label();
+  emitLayoutBusyScan(b, () => ip2, BUSY, busy, none);
+  b.mark(busy);
+  b.step(fn, 'ip2 has a busy page: test its refcount again (v6.12) or fail with -ERESTARTSYS (patch 06)', (k, t) => {
+    const page = k.m[k.L.threads[t].off + BUSY] - 1;
+    const rc = k.m[k.r(page) + R_REF];
+    if (!k.fix('fs-dax-always-remove-dax-page-cache-entries') && rc === (k.old ? 1 : 0)) {
+      k.note(fn, `page rec${page} of ${k.L.files[ip2].name} went idle since the scan: go on without scanning the rest of ${k.L.files[ip2].name}`);
+      return done.pc;
+    }
+    invalidate_unlock(k, ip2);
+    invalidate_unlock(k, ip1);
+    k.note(fn, `page rec${page} of ${k.L.files[ip2].name} is busy: unlock both and start again`);
+    return NEXT;
+  });
+  b.step(fn, 'goto again (a busy loop: no sleep on ip2)', (k, t) => {
+    const page = k.m[k.L.threads[t].off + BUSY] - 1;
+    return pageBusy(k, page) ? BLOCKED : again.pc;
+  });
+  b.mark(none);
+  b.localStep('dax_break_layout', 'ip2: nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : done.pc));
+  emitDeleteMappingRange(b, () => ip2);
+  b.mark(done);
+}
+
+/** dax_busy_page's test on one page: old refcount > 1; new refcount - mapcount of its folio != 0. */
+function pageBusy(k: Kernel, page: number): boolean {
+  if (k.old) return k.m[k.r(page) + R_REF] > 1;
+  const h = folioOf(k, page);
+  return folio_ref_count(k, h) - folio_mapcount(k, h) !== 0;
 }
