@@ -1,9 +1,7 @@
 // Text renderings of a run for people.
 import type { PageRef } from '../scenario/types.js';
 import type { SimResult } from '../engine/simulate.js';
-import { pageValues } from '../engine/simulate.js';
 import { describeConfig } from '../model/versions.js';
-import { holdersOf } from '../engine/view.js';
 import { pfnOf } from '../model/kernel.js';
 
 export function formatRun(r: SimResult): string {
@@ -84,18 +82,12 @@ export function formatExplain(r: SimResult, page: PageRef, after?: string): stri
     if (!o) return `${after} never completed in this run\n`;
     idx = o.step;
   }
-  // replay to that step to read the state: the views hold the holders already
   const v = r.views[idx];
-  const k = r.machine.kernel(r.machine.initial());
-  void k;
   const label = page.kind === 'file' ? `${page.file}@${page.offset}` : `${page.device}:${page.pfn}`;
   const f = Object.values(v.folios).find((x) => (page.kind === 'device' ? x.device === `${page.device}:${page.pfn}` : true) && matchesFile(r, idx, page, x.pfn));
   if (!f) return `${label}: no such page in the view at that point\n`;
   const out = [`${label} = pfn ${f.pfn}, folio order ${f.order}: refcount ${f.refcount}, mapcount ${f.mapcount}, pincount ${f.pincount} [${describeConfig(r.config)}]`];
   for (const h of f.holders) out.push(`  ${h.refs ? `+${h.refs}`.padStart(6) : '    0 '}  ${h.who}`);
-  void holdersOf;
-  void pageValues;
-  void pfnOf;
   return out.join('\n') + '\n';
 }
 

@@ -1,15 +1,19 @@
 // daxref command line: run, compare, explain, kernels.
 import { Command, Option } from 'commander';
 import { loadScenarioFile } from '../scenario/index.js';
-import { KernelConfigError, KERNELS, FIXES, describeConfig } from '../model/versions.js';
-import { simulate, pageValues, type SimResult } from '../engine/simulate.js';
+import type { PageRef, Scenario } from '../scenario/types.js';
+import { parseAfter } from '../scenario/values.js';
+import { KernelConfigError, KERNELS, FIXES } from '../model/versions.js';
+import { simulate, type SimResult } from '../engine/simulate.js';
 import { formatRun, formatPageRef, formatCompare, formatExplain } from './format.js';
-import { toTrace } from '../trace/itf.js';
+import { toTrace, writeTraceJson } from '../trace/itf.js';
 
-import { fatal, collect } from './fatal.js';
+import { fatal, collect, UsageError } from './fatal.js';
 import { registerCheck, readReplay } from './check.js';
 
 const program = new Command();
+// Bad command lines are bad input too: exit 2 (commander's own default is 1); help and --version exit 0.
+program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 program.name('daxref').description('An executable model of Linux ZONE_DEVICE (FS-DAX, device-DAX) page reference counting').version('0.1.0');
 
 program
@@ -30,7 +34,7 @@ program
     } catch (e) {
       fatal(e);
     }
-    if (o.format === 'json') process.stdout.write(JSON.stringify(toTrace(r), null, 1) + '\n');
+    if (o.format === 'json') writeTraceJson(toTrace(r), (x) => process.stdout.write(x));
     else if (o.format === 'page_ref') process.stdout.write(formatPageRef(r));
     else process.stdout.write(formatRun(r));
     const failed = r.expectations.filter((x) => !x.ok);
@@ -74,14 +78,35 @@ program
       try {
         page = parsePageRef(o.page);
       } catch (e) {
-        throw new KernelConfigError(`--page ${o.page}: ${(e as Error).message}`);
+        throw new UsageError(`--page ${o.page}: ${(e as Error).message}`);
       }
+      checkExplainArgs(scn, page, o.after);
       process.stdout.write(formatExplain(r, page, o.after));
-      void pageValues;
     } catch (e) {
       fatal(e);
     }
   });
+
+/** `explain` names a page and a point of the run: both must exist in the scenario. */
+function checkExplainArgs(scn: Scenario, page: PageRef, after?: string): void {
+  if (page.kind === 'file' && !scn.files.some((f) => f.name === page.file))
+    throw new UsageError(`--page ${page.file}@${page.offset}: no file '${page.file}' in ${scn.source}`);
+  if (page.kind === 'device') {
+    const d = scn.devices.find((x) => x.name === page.device);
+    if (!d) throw new UsageError(`--page ${page.device}:${page.pfn}: no device '${page.device}' in ${scn.source}`);
+    if (page.pfn * 4096 >= d.size) throw new UsageError(`--page ${page.device}:${page.pfn}: beyond the device (${d.size / 4096} pages)`);
+  }
+  if (after === undefined) return;
+  let at: { thread: string; step: number };
+  try {
+    at = parseAfter(after);
+  } catch (e) {
+    throw new UsageError(`--after: ${(e as Error).message}`);
+  }
+  const t = scn.threads.find((x) => x.name === at.thread);
+  if (!t) throw new UsageError(`--after ${after}: no thread '${at.thread}' in ${scn.source}`);
+  if (at.step > t.steps.length) throw new UsageError(`--after ${after}: thread ${at.thread} has ${t.steps.length} step(s)`);
+}
 
 program
   .command('kernels')
@@ -90,9 +115,9 @@ program
     for (const k of KERNELS) process.stdout.write(`${k.id.padEnd(8)} ${k.what}\n`);
     process.stdout.write('\nfix switches (--with / --without):\n');
     for (const f of FIXES) process.stdout.write(`  ${f.id.padEnd(52)} ${f.what}\n`);
-    void describeConfig;
   });
 
 registerCheck(program);
+(await import('./report.js')).registerReportCommands(program);
 
 program.parseAsync().catch(fatal);

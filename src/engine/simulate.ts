@@ -82,8 +82,10 @@ export class ReplayError extends Error {}
  * Run a scenario. With `replay` (thread indices, one per atomic step: a
  * counterexample from the checker), run exactly those steps instead of the
  * schedule; the end-of-run checks apply only if nothing can move afterwards.
+ * keepViews: true keeps every view in the result; a function receives each
+ * view instead (a long trace need not be held whole).
  */
-export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true, replay?: number[]): SimResult {
+export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolean | ((v: View) => void) = true, replay?: number[]): SimResult {
   const config = configFor(scn, opts);
   const M = new Machine(scn, config, !opts.everyAction);
   const s = M.initial();
@@ -91,7 +93,9 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
   const L = M.L;
   const steps: TraceStep[] = [];
   const touched = new Set<number>(); // folios once shown stay in the view
-  const views: View[] = keepViews ? [viewState(k)] : [];
+  const sink = typeof keepViews === 'function' ? keepViews : (v: View) => views.push(v);
+  const views: View[] = [];
+  if (keepViews) sink(viewState(k));
   const violations: SimResult['violations'] = [];
   const seen = new Set<string>();
   const ops: OpResult[] = [];
@@ -147,7 +151,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews = true,
     if (keepViews) {
       const v = viewState(k, touched);
       for (const f of Object.values(v.folios)) touched.add(f.rec);
-      views.push(v);
+      sink(v);
     }
     if (outcome === 'slept') (pending[t] ??= { blocked: false }).blocked = true;
     if (outcome === 'op-done') {

@@ -8,14 +8,15 @@ import {
   F_NRPAGES, G_FLAGS, G_HELD, G_GRABBING, G_N, G_PAGES, G_PIN, G_LONGTERM, G_STATE, MAPPING_DAX_SHARED, P_ALIVE, P_RSS_ANON, P_RSS_FILE, PMD_NR, PUD_NR,
   R_ENTIRE, R_GEN, R_HEAD, R_INDEX, R_LARGE, R_MAP, R_MAPPING, R_ORDER, R_PIN, R_REF, R_USERS, S_DONE, S_SLEEPING, T_ERR, T_KEY, T_OP,
   T_STATUS, T_TEMPREF, V_PRESENT, X_DIRTY, X_EMPTY, X_LOCKED, X_PMD, X_TOWRITE, X_ZERO, leafRec, xaRec, D_ALIVE, D_PGMAP_LIVE, D_PGMAP_REF,
-  GUP_PIN_COUNTING_BIAS,
+  GUP_PIN_COUNTING_BIAS, R_DRV, D_PGMAP_PAGES,
 } from '../model/state.js';
 import { describeKey } from '../model/kernel/kernel/wait_bit.js';
 import { errnoName } from '../model/errno.js';
 import { MAPPING_DEV_BASE } from '../model/kernel/drivers/dax_device.js';
+import { driverHolder, idleRefs, initRefcount } from '../model/kernel/mm/memremap.js';
 
 export interface Holder {
-  kind: 'pte' | 'pmd' | 'pud' | 'gup' | 'transient' | 'idle';
+  kind: 'pte' | 'pmd' | 'pud' | 'gup' | 'transient' | 'idle' | 'driver';
   refs: number;
   who: string;
 }
@@ -44,7 +45,7 @@ export interface View {
   files: Record<string, { size: number; nlink: number; evicted: boolean; nrpages: number; invalidate_lock: string; blocks: number[] }>;
   refs: Record<string, { state: string; kind: string; pages: string[] }>;
   processes: Record<string, { alive: string; rss_file: number; rss_anon: number }>;
-  devices: Record<string, { alive: boolean; pgmap_live: boolean; pgmap_refs: number }>;
+  devices: Record<string, { type: string; alive: boolean; pgmap_live: boolean; pgmap_refs: number; pgmap_page_refs: number }>;
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -61,26 +62,48 @@ function bits(e: number): string {
   return b.join(',') || 'ro';
 }
 
+/** The mapping holders (PTE/PMD/PUD leaves) of every page, in page-table scan order: built once per view. */
+export type MappingIndex = Map<number, { seq: number; holder: Holder }[]>;
+export function mappingHolders(k: Kernel): MappingIndex {
+  const idx: MappingIndex = new Map();
+  const m = k.m;
+  let seq = 0;
+  const add = (e: number, holder: Holder) => {
+    const r = leafRec(e);
+    let l = idx.get(r);
+    if (!l) idx.set(r, (l = []));
+    l.push({ seq: seq++, holder });
+  };
+  for (const v of k.L.vmas) {
+    if (!m[v.off + V_PRESENT]) continue;
+    const R = k.L.regions[v.region];
+    const P = k.L.processes[v.process].name;
+    const take = (e: number) => e & E_PRESENT && !(e & (E_ZERO | E_ANON | E_TABLE));
+    const refs = (e: number) => (k.old || e & (E_DEVMAP) ? 0 : 1);
+    const pteRefs = (e: number) => (e & (E_SPECIAL | E_DEVMAP) ? 0 : 1);
+    if (R.hasPte) for (let p = 0; p < R.npages; p++) { const e = m[v.pteOff + p]; if (take(e)) add(e, { kind: 'pte', refs: pteRefs(e), who: `PTE of ${P} at ${R.name}+${hex(p * 4096)} (${hex(R.base + p * 4096)})${pteRefs(e) ? '' : e & E_DEVMAP ? ': devmap, holds no reference' : ': special, holds no reference'}` }); }
+    if (R.hasPmd) for (let j = 0; j * PMD_NR < R.npages; j++) { const e = m[v.pmdOff + j]; if (take(e)) add(e, { kind: 'pmd', refs: refs(e), who: `PMD of ${P} at ${R.name}+${hex(j * PMD_NR * 4096)}${k.old ? ': devmap, holds no reference' : ''}` }); }
+    if (R.hasPud) for (let j = 0; j * PUD_NR < R.npages; j++) { const e = m[v.pudOff + j]; if (take(e)) add(e, { kind: 'pud', refs: refs(e), who: `PUD of ${P} at ${R.name}+${hex(j * PUD_NR * 4096)}${k.old ? ': devmap, holds no reference' : ''}` }); }
+  }
+  return idx;
+}
+
 /** Who holds each reference of folio h (the answer to "who holds these 3 references?"). */
-export function holdersOf(k: Kernel, h: number): Holder[] {
+export function holdersOf(k: Kernel, h: number, maps: MappingIndex = mappingHolders(k)): Holder[] {
   const out: Holder[] = [];
   const m = k.m;
   const d = k.L.devices[k.L.recDevice[h]];
   const order = m[k.r(h) + R_ORDER];
   const span = d.alignPages > 1 ? 1 : 1 << order;
   const inFolio = (r: number) => r >= h && r < h + span;
-  if (d.pgmap === 'MEMORY_DEVICE_GENERIC' || k.old)
+  if (idleRefs(d.pgmap, k.cfg.scheme))
     out.push({ kind: 'idle', refs: 1, who: d.pgmap === 'MEMORY_DEVICE_GENERIC' ? 'device-DAX idle reference (__init_zone_device_page; reset by free_zone_device_folio)' : 'old-scheme FS-DAX idle reference (__init_zone_device_page)' });
-  for (const v of k.L.vmas) {
-    if (!m[v.off + V_PRESENT]) continue;
-    const R = k.L.regions[v.region];
-    const P = k.L.processes[v.process].name;
-    const take = (e: number) => e & E_PRESENT && !(e & (E_ZERO | E_ANON | E_TABLE)) && inFolio(leafRec(e));
-    const refs = (e: number) => (k.old || e & (E_DEVMAP) ? 0 : 1);
-    if (R.hasPte) for (let p = 0; p < R.npages; p++) { const e = m[v.pteOff + p]; if (take(e)) out.push({ kind: 'pte', refs: refs(e) && !(e & E_SPECIAL) ? 1 : 0, who: `PTE of ${P} at ${R.name}+${hex(p * 4096)} (${hex(R.base + p * 4096)})${k.old ? ': devmap, holds no reference' : ''}` }); }
-    if (R.hasPmd) for (let j = 0; j * PMD_NR < R.npages; j++) { const e = m[v.pmdOff + j]; if (take(e)) out.push({ kind: 'pmd', refs: refs(e), who: `PMD of ${P} at ${R.name}+${hex(j * PMD_NR * 4096)}${k.old ? ': devmap, holds no reference' : ''}` }); }
-    if (R.hasPud) for (let j = 0; j * PUD_NR < R.npages; j++) { const e = m[v.pudOff + j]; if (take(e)) out.push({ kind: 'pud', refs: refs(e), who: `PUD of ${P} at ${R.name}+${hex(j * PUD_NR * 4096)}${k.old ? ': devmap, holds no reference' : ''}` }); }
-  }
+  const drv = m[k.r(h) + R_DRV];
+  if (drv) out.push({ kind: 'driver', refs: drv, who: driverHolder(k, h) });
+  const mapped: { seq: number; holder: Holder }[] = [];
+  for (let r = h; r < h + span; r++) for (const x of maps.get(r) ?? []) mapped.push(x);
+  mapped.sort((a, b) => a.seq - b.seq);
+  for (const x of mapped) out.push(x.holder);
   for (const g of k.L.refs) {
     if (m[g.off + G_STATE] !== G_HELD && m[g.off + G_STATE] !== G_GRABBING) continue;
     const pin = (m[g.off + G_FLAGS] & G_PIN) !== 0;
@@ -96,7 +119,8 @@ function interesting(k: Kernel, r: number, used: Set<number>): boolean {
   const o = k.r(r);
   if (used.has(r)) return true;
   if (k.m[o + R_HEAD] !== r) return false;
-  return k.m[o + R_MAPPING] !== 0 || k.m[o + R_ORDER] > 0 && k.L.devices[k.L.recDevice[r]].type === 'fsdax' || k.m[o + R_REF] > (k.old || k.L.devices[k.L.recDevice[r]].type === 'devdax' ? 1 : 0);
+  const d = k.L.devices[k.L.recDevice[r]];
+  return k.m[o + R_MAPPING] !== 0 || k.m[o + R_ORDER] > 0 && d.type === 'fsdax' || k.m[o + R_REF] !== initRefcount(d.pgmap, k.cfg.scheme) || k.m[o + R_USERS] > 0 && d.type !== 'fsdax';
 }
 
 export function viewState(k: Kernel, always?: Set<number>): View {
@@ -149,6 +173,7 @@ export function viewState(k: Kernel, always?: Set<number>): View {
     v.refs[g.name] = { state: st, kind: m[g.off + G_FLAGS] & G_PIN ? 'FOLL_PIN' : 'FOLL_GET', pages };
   }
   for (const t of L.threads) { const r = m[t.off + T_TEMPREF] - 1; if (r >= 0) used.add(r); }
+  const maps = mappingHolders(k);
   for (let r = 0; r < L.nrecs; r++) {
     if (!interesting(k, r, used) && !always?.has(r)) continue;
     const o = k.r(r);
@@ -170,11 +195,11 @@ export function viewState(k: Kernel, always?: Set<number>): View {
       index: m[ho + R_INDEX],
       share: (k.old ? mp === MAPPING_DAX_SHARED : mp === 0) ? m[ho + R_INDEX] : 0,
       block: d.type === 'fsdax' ? (m[o + R_USERS] ? `in use (${m[o + R_USERS]} owner${m[o + R_USERS] > 1 ? 's' : ''}, allocation #${m[o + R_GEN]})` : m[o + R_GEN] ? 'free' : 'never allocated') : '-',
-      holders: holdersOf(k, h),
+      holders: holdersOf(k, h, maps),
     };
   }
   for (const p of L.processes) v.processes[p.name] = { alive: ['not yet forked', 'alive', 'exited'][m[p.off + P_ALIVE]], rss_file: m[p.off + P_RSS_FILE], rss_anon: m[p.off + P_RSS_ANON] };
-  for (const d of L.devices) v.devices[d.name] = { alive: !!m[d.off + D_ALIVE], pgmap_live: !!m[d.off + D_PGMAP_LIVE], pgmap_refs: m[d.off + D_PGMAP_REF] };
+  for (const d of L.devices) v.devices[d.name] = { type: d.pgmap, alive: !!m[d.off + D_ALIVE], pgmap_live: !!m[d.off + D_PGMAP_LIVE], pgmap_refs: m[d.off + D_PGMAP_REF], pgmap_page_refs: m[d.off + D_PGMAP_PAGES] };
   return v;
 }
 export { R_PIN };

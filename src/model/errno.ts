@@ -8,14 +8,16 @@ export const ERRNO: Record<string, number> = {
   ENOMEM: 12,
   EFAULT: 14,
   EBUSY: 16,
+  ENODEV: 19,
   EINVAL: 22,
   ENOSPC: 28,
   EOPNOTSUPP: 95,
+  EREMOTEIO: 121,
   ERESTARTSYS: 512,
   SIGBUS: 1007,
   SIGSEGV: 1011,
 };
-export const { EFAULT, EBUSY, EINVAL, ENOSPC, EOPNOTSUPP, SIGBUS, SIGSEGV, ENXIO, ENOMEM } = ERRNO;
+export const { EFAULT, EBUSY, EINVAL, ENOSPC, EOPNOTSUPP, SIGBUS, SIGSEGV, ENXIO, ENOMEM, ENOENT, ENODEV, EREMOTEIO } = ERRNO;
 export function errnoName(n: number): string {
   if (n === 0) return 'none';
   for (const [k, v] of Object.entries(ERRNO)) if (v === n) return k;

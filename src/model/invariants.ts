@@ -5,8 +5,9 @@ import type { Kernel } from './kernel.js';
 import {
   E_ANON, E_PRESENT, E_TABLE, E_ZERO, E_SPECIAL, E_DEVMAP, G_FLAGS, G_HELD, G_GRABBING, G_LONGTERM, G_N, G_PAGES, G_PIN, G_STATE, GUP_PIN_COUNTING_BIAS,
   MAPPING_DAX_SHARED, PMD_NR, R_ENTIRE, R_GEN, R_HEAD, R_INDEX, R_LARGE, R_MAP, R_MAPPING, R_ORDER, R_PIN, R_REF, R_USERS, T_TEMPREF,
-  V_PRESENT, X_EMPTY, X_PMD, X_ZERO, leafRec, xaRec, D_PGMAP_REF,
+  V_PRESENT, X_EMPTY, X_PMD, X_ZERO, leafRec, xaRec, D_PGMAP_REF, R_DRV,
 } from './state.js';
+import { idleRefs } from './kernel/mm/memremap.js';
 import { pfnOf } from './kernel.js';
 
 export interface Violation {
@@ -19,7 +20,7 @@ export const INVARIANTS: { id: string; rule: string }[] = [
   { id: 'refcount-underflow', rule: 'page_ref_dec below 0 (VM_BUG_ON_PAGE), or below the idle 1 of an old-scheme/device-DAX page (O1)' },
   { id: 'refcount-below-mapcount', rule: 'N2: folio_ref_count >= folio_mapcount (new scheme)' },
   { id: 'mapcount-mismatch', rule: 'N3: mapcounts equal the page-table entries mapping the folio (O2: zero in the old scheme)' },
-  { id: 'refcount-unaccounted', rule: 'N2/O1: refcount = idle base + mappings + GUP references + transient references' },
+  { id: 'refcount-unaccounted', rule: 'N2/O1: refcount = idle base + mappings + GUP references + transient references + driver references' },
   { id: 'free-while-referenced', rule: 'a folio reached refcount 0 (freed) while mappings or GUP references still hold it' },
   { id: 'folio-order-mismatch', rule: 'N4: an associated folio has the order of its DAX entry (WARN in dax_associate_entry)' },
   { id: 'share-accounting', rule: 'N5/O4: mapping/index/share agree with the DAX entries that reference the folio' },
@@ -74,10 +75,12 @@ export function countHolders(k: Kernel): Counts {
   for (const v of k.L.vmas) {
     if (!m[v.off + V_PRESENT]) continue;
     const R = k.L.regions[v.region];
-    const leaf = (e: number) => e & E_PRESENT && !(e & (E_ZERO | E_ANON | E_TABLE)) && (k.old ? false : true);
+    const leaf = (e: number) => e & E_PRESENT && !(e & (E_ZERO | E_ANON | E_TABLE));
+    // A normal PTE (vm_insert_page: p2pmem, either scheme) holds a reference; old-scheme DAX PTEs are devmap+special.
     if (R.hasPte) for (let p = 0; p < R.npages; p++) { const e = m[v.pteOff + p]; if (leaf(e) && !(e & (E_SPECIAL | E_DEVMAP))) c.ptes[leafRec(e)]++; }
-    if (R.hasPmd) for (let j = 0; j < Math.ceil(R.npages / PMD_NR); j++) { const e = m[v.pmdOff + j]; if (leaf(e)) c.huge[leafRec(e)]++; }
-    if (R.hasPud) for (let j = 0; j < Math.ceil(R.npages / (PMD_NR * PMD_NR)); j++) { const e = m[v.pudOff + j]; if (leaf(e)) c.huge[leafRec(e)]++; }
+    const huge = (e: number) => leaf(e) && !k.old; // old-scheme huge DAX entries are devmap: no reference
+    if (R.hasPmd) for (let j = 0; j < Math.ceil(R.npages / PMD_NR); j++) { const e = m[v.pmdOff + j]; if (huge(e)) c.huge[leafRec(e)]++; }
+    if (R.hasPud) for (let j = 0; j < Math.ceil(R.npages / (PMD_NR * PMD_NR)); j++) { const e = m[v.pudOff + j]; if (huge(e)) c.huge[leafRec(e)]++; }
   }
   for (const g of k.L.refs) {
     if (m[g.off + G_STATE] !== G_HELD && m[g.off + G_STATE] !== G_GRABBING) continue;
@@ -105,10 +108,9 @@ export function checkInvariants(k: Kernel): Violation[] {
     const o = k.r(r);
     if (m[o + R_HEAD] !== r) continue; // tail pages are checked through their head
     const d = k.L.devices[k.L.recDevice[r]];
-    const generic = d.pgmap === 'MEMORY_DEVICE_GENERIC';
     const order = m[o + R_ORDER];
     const rc = m[o + R_REF];
-    const base = generic || k.old ? 1 : 0;
+    const base = idleRefs(d.pgmap, k.cfg.scheme);
     if (rc < 0 || rc < base) { out.push({ id: 'refcount-underflow', message: `${name(k, r)}: refcount ${rc} below ${base}` }); continue; }
     let ptes = 0;
     const pages = d.alignPages > 1 ? 1 : 1 << order;
@@ -122,10 +124,11 @@ export function checkInvariants(k: Kernel): Violation[] {
       out.push({ id: 'mapcount-mismatch', message: `${name(k, r)}: entire/large mapcount ${m[o + R_ENTIRE]}/${m[o + R_LARGE]} but ${c.huge[r]} huge and ${ptes} PTE mapping(s)` });
     if (!k.old && rc < mc) out.push({ id: 'refcount-below-mapcount', message: `${name(k, r)}: refcount ${rc} < mapcount ${mc}` });
     if (order > 0 && m[o + R_PIN] !== c.pins[r]) out.push({ id: 'refcount-unaccounted', message: `${name(k, r)}: pincount ${m[o + R_PIN]} but ${c.pins[r]} pinned page(s)` });
-    const expected = base + ptes + c.huge[r] + c.gup[r] + c.temp[r];
+    const drv = m[o + R_DRV];
+    const expected = base + ptes + c.huge[r] + c.gup[r] + c.temp[r] + drv;
     if (rc !== expected) {
-      const id = rc === 0 && !generic && !k.old ? 'free-while-referenced' : 'refcount-unaccounted';
-      out.push({ id, message: `${name(k, r)}: refcount ${rc}, but its holders account for ${expected} (base ${base}, ${ptes + c.huge[r]} mapping(s), GUP ${c.gup[r]}, transient ${c.temp[r]})` });
+      const id = rc === 0 && base === 0 ? 'free-while-referenced' : 'refcount-unaccounted';
+      out.push({ id, message: `${name(k, r)}: refcount ${rc}, but its holders account for ${expected} (base ${base}, ${ptes + c.huge[r]} mapping(s), GUP ${c.gup[r]}, transient ${c.temp[r]}, driver ${drv})` });
     }
   }
   // DAX entries vs folio association (fs/dax.c WARNs; N4, N5, O4)

@@ -81,5 +81,6 @@ export function pfnOf(L: Layout, r: number): number {
 export function mappingName(L: Layout, v: number): string {
   if (v === 0) return 'NULL';
   if (v === -1) return 'DAX_SHARED';
+  if (v >= 1 << 20) return L.devices[v - (1 << 20)]?.name ?? `?${v}`; // device-DAX: MAPPING_DEV_BASE + device
   return L.files[v - 1]?.name ?? `?${v}`;
 }

@@ -5,9 +5,10 @@ import type { Scenario, Step } from '../scenario/types.js';
 import type { KernelConfig } from './versions.js';
 import {
   type DeviceInfo, type FileInfo, type Layout, type ProcessInfo, type RefInfo, type RegionInfo, type ThreadInfo, type VmaInfo,
-  DEV_WORDS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, FILE_WORDS, F_ISIZE, F_NLINK, G_PAGES, PMD_NR, PMD_ORDER, PROC_WORDS, PUD_NR, P_ALIVE,
-  REC_WORDS, R_GEN, R_HEAD, R_ORDER, R_REF, R_USERS, State, THREAD_WORDS, VMA_HDR_WORDS,
+  DEV_WORDS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, FILE_WORDS, F_ISIZE, F_NLINK, G_PAGES, PGMAP_TYPE, PMD_NR, PROC_WORDS, PUD_NR, P_ALIVE,
+  DRIVER_PAGES, REC_WORDS, R_DRV, R_GEN, R_HEAD, R_ORDER, R_REF, R_USERS, State, THREAD_WORDS, VMA_HDR_WORDS,
 } from './state.js';
+import { idleRefs, initRefcount } from './kernel/mm/memremap.js';
 
 const PG = 4096;
 const pagesUp = (b: number) => Math.ceil(b / PG);
@@ -47,7 +48,7 @@ export function buildLayout(scn: Scenario): Layout {
     const pages = Math.floor(d.size / PG);
     const fs = d.fs ?? 'xfs';
     const dev: DeviceInfo = {
-      id, name: d.name, type: d.type, pgmap: d.type === 'fsdax' ? 'MEMORY_DEVICE_FS_DAX' : 'MEMORY_DEVICE_GENERIC', fs, pages,
+      id, name: d.name, type: d.type, pgmap: PGMAP_TYPE[d.type], fs, pages,
       alignPages: d.type === 'devdax' ? Math.max(1, (d.align ?? 2 << 20) / PG) : 1, recBase: recs, nrecs: 0, off: 0, firstDataBlock: FIRST_DATA_BLOCK[fs],
     };
     if (d.type === 'fsdax') {
@@ -60,6 +61,10 @@ export function buildLayout(scn: Scenario): Layout {
       }
       dev.nrecs = Math.min(pages, end + spare);
       if (end > pages) throw new LayoutError(`device ${d.name} (${pages} pages) is too small for its files (${end} blocks needed)`);
+    } else if (d.type !== 'devdax') {
+      // order-0 pages; records for the first DRIVER_PAGES (the scenario checker keeps named pfns below it)
+      dev.nrecs = Math.min(pages, DRIVER_PAGES);
+      for (const { step: s } of steps) if (s.op === 'mmap' && s.device === d.name && pagesUp(s.len) > dev.nrecs) throw new LayoutError(`a mapping of ${d.name} needs more than its ${dev.nrecs} modelled pages`);
     } else {
       let maxEnd = 0;
       for (const { step: s } of steps) if (s.op === 'mmap' && s.device === d.name) maxEnd = Math.max(maxEnd, pagesUp(s.offset + s.len));
@@ -167,8 +172,8 @@ export function initialState(L: Layout, cfg: KernelConfig): State {
       const o = L.recOff + (d.recBase + j) * REC_WORDS;
       m[o + R_HEAD] = d.recBase + j;
       m[o + R_ORDER] = d.type === 'devdax' ? order : 0;
-      // __init_zone_device_page: FS_DAX 1 (old) or 0 (new); GENERIC 1 in both
-      m[o + R_REF] = d.type === 'devdax' || cfg.scheme === 'old' ? 1 : 0;
+      m[o + R_REF] = initRefcount(d.pgmap, cfg.scheme);
+      m[o + R_DRV] = m[o + R_REF] - idleRefs(d.pgmap, cfg.scheme);
     }
   }
   const next = new Map<number, number>();
@@ -187,7 +192,6 @@ export function initialState(L: Layout, cfg: KernelConfig): State {
     }
   }
   for (const p of L.processes) m[p.off + P_ALIVE] = p.initiallyAlive ? 1 : 0;
-  void PMD_ORDER;
   return s;
 }
 

@@ -4,13 +4,17 @@
 import type { Scenario, Step } from '../scenario/types.js';
 import type { Kernel } from './kernel.js';
 import { BLOCKED, Builder, Label, NEXT, Program, fail } from './program.js';
-import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS, F_ISIZE, D_ALIVE } from './state.js';
+import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS } from './state.js';
 import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
 import { emitMmap, emitMunmap, emitFork, emitExit } from './kernel/mm/mmap.js';
 import { emitHandleMmFault } from './kernel/mm/fault.js';
 import { emitGup, releaseRef } from './kernel/mm/gup.js';
 import { emitTruncate, emitPunchHole, emitUnlink, emitUnmount, emitWrite, emitReflink, emitRemoveDevice, emitEvict, firstEvictable, evictable } from './kernel/fs/xfs.js';
 import { emitWriteback } from './kernel/fs/dax.js';
+import { emitLogForce } from './kernel/fs/dax_sync.js';
+import { emitMemunmapPages } from './kernel/mm/memremap.js';
+import { emitP2pdmaUnmapMappings } from './kernel/drivers/p2pdma.js';
+import { devPage, emitDriverPageOp } from './kernel/drivers/zone_device.js';
 
 const PG = 4096;
 
@@ -155,12 +159,21 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       break;
     case 'fsync':
       emitWriteback(b, fileId(L, s.file));
+      emitLogForce(b, fileId(L, s.file));
       break;
-    case 'remove_device':
-      emitRemoveDevice(b, devId(L, s.device));
+    case 'remove_device': {
+      const d = devId(L, s.device);
+      const type = L.devices[d].type;
+      if (type === 'fsdax' || type === 'devdax') emitRemoveDevice(b, d);
+      else emitMemunmapPages(b, d, type === 'p2pdma' ? (bb) => emitP2pdmaUnmapMappings(bb, d) : undefined);
+      break;
+    }
+    case 'page_alloc':
+    case 'page_get':
+    case 'page_put':
+      emitDriverPageOp(b, s.op, devPage(L, s.page));
       break;
   }
-  void scn;
   return b.build();
 }
 
@@ -177,7 +190,5 @@ function dmaWrite(k: Kernel, t: number, g: ReturnType<typeof refOf>, end: Label)
       k.warn('block-reuse-under-dma', '(device)', `DMA through ${g.name} wrote block ${k.L.recPfn[r]} of ${d.name}, which the filesystem has ${k.m[k.r(r) + R_USERS] ? 'reallocated' : 'freed'}`);
   }
   k.note('(device)', `DMA write through ${g.name}: ${n} page(s)`);
-  void F_ISIZE;
-  void D_ALIVE;
   return NEXT;
 }

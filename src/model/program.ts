@@ -7,7 +7,7 @@
 // between any two actions, copied, and resumed.
 
 import type { Kernel } from './kernel.js';
-import { T_PC, T_STATUS, T_KEY, T_L0, THREAD_LOCALS, S_SLEEPING, T_ERR } from './state.js';
+import { T_STATUS, T_KEY, T_L0, THREAD_LOCALS, S_SLEEPING, T_ERR } from './state.js';
 
 /** Returned by an action whose guard is false: nothing changed, the thread is not enabled. */
 export const BLOCKED = -1;
@@ -110,4 +110,3 @@ export function fail(k: Kernel, t: number, errno: number, to: Label): number {
   return to.pc;
 }
 
-export { T_PC };

@@ -22,9 +22,12 @@ export const R_ORDER = 5; // head: folio order
 export const R_HEAD = 6; // record index of compound_head (itself for a head or order-0 page)
 export const R_MAPPING = 7; // 0 = NULL, f+1 = file f's address_space, MAPPING_DAX_SHARED (old scheme)
 export const R_INDEX = 8; // page->index, or page->share: a union in the kernel, one word here too
-export const R_USERS = 9; // FS-DAX: the filesystem's count of file extents owning this block (0 = free)
+export const R_USERS = 9; // FS-DAX: the filesystem's count of file extents owning this block (0 = free); private/coherent/p2pdma: 1 = allocated by the driver
 export const R_GEN = 10; // FS-DAX: allocation generation of the block (a reuse changes it)
-export const REC_WORDS = 11;
+export const R_DRV = 11; // references held outside the mm: a driver's allocation/get refs, old-scheme P2PDMA's init ref
+export const REC_WORDS = 12;
+/** Pages of a private/coherent/p2pdma device that get page records (the scenario checker keeps named pfns below it). */
+export const DRIVER_PAGES = 512;
 export const MAPPING_DAX_SHARED = -1; // PAGE_MAPPING_DAX_SHARED (old scheme only)
 
 // ---- DAX xarray entries (fs/dax.c value entries), one word per file index ----
@@ -59,14 +62,16 @@ export const F_INVAL_W = 6; //   exclusive holder: thread + 1
 export const F_IRWSEM_R = 7; // i_rwsem (XFS IOLOCK): readers
 export const F_IRWSEM_W = 8; //   exclusive holder: thread + 1
 export const F_DIRTY_INODE = 9; // I_DIRTY_PAGES
-export const FILE_WORDS = 10;
+export const F_META_DIRTY = 10; // metadata changed and not yet forced to the log (XFS: inode pinned; gives IOMAP_F_DIRTY)
+export const FILE_WORDS = 11;
 
 // ---- per-device fields ----
 export const D_PGMAP_LIVE = 0; // percpu_ref still alive (not killed)
 export const D_PGMAP_REF = 1; // transient get_dev_pagemap() holders
 export const D_ALIVE = 2; // dax_alive(): the dax device is not being removed
 export const D_MOUNTED = 3; // FS-DAX: the filesystem is mounted
-export const DEV_WORDS = 4;
+export const D_PGMAP_PAGES = 4; // pgmap references held by allocated pages (PRIVATE/COHERENT: zone_device_page_init; P2PDMA: p2pmem_alloc_mmap)
+export const DEV_WORDS = 5;
 
 // ---- per-process fields ----
 export const P_ALIVE = 0;
@@ -112,8 +117,17 @@ export const G_LONGTERM = 2;
 // ---- globals ----
 export const GLOBAL_WORDS = 0;
 
-export type DeviceType = 'fsdax' | 'devdax';
-export type PgmapType = 'MEMORY_DEVICE_FS_DAX' | 'MEMORY_DEVICE_GENERIC';
+export type DeviceType = 'fsdax' | 'devdax' | 'private' | 'coherent' | 'p2pdma';
+export type PgmapType =
+  | 'MEMORY_DEVICE_FS_DAX' | 'MEMORY_DEVICE_GENERIC' | 'MEMORY_DEVICE_PRIVATE' | 'MEMORY_DEVICE_COHERENT' | 'MEMORY_DEVICE_PCI_P2PDMA';
+/** include/linux/memremap.h: enum memory_type, by scenario device type. */
+export const PGMAP_TYPE: Record<DeviceType, PgmapType> = {
+  fsdax: 'MEMORY_DEVICE_FS_DAX',
+  devdax: 'MEMORY_DEVICE_GENERIC',
+  private: 'MEMORY_DEVICE_PRIVATE',
+  coherent: 'MEMORY_DEVICE_COHERENT',
+  p2pdma: 'MEMORY_DEVICE_PCI_P2PDMA',
+};
 
 export interface DeviceInfo {
   id: number;

@@ -66,6 +66,12 @@ export const FIXES: Fix[] = [
     what: 'DAX PMD/PUD entries of refcounted folios are no longer marked special (Jun 2025)',
     scheme: 'new',
   },
+  {
+    id: 'pci-p2pdma-fix-p2pmem-alloc-mmap-warning-condition',
+    title: 'PCI/P2PDMA: Fix p2pmem_alloc_mmap() warning condition',
+    what: 'the CONFIG_DEBUG_VM check in p2pmem_alloc_mmap expects the new birth refcount 0 instead of WARNing on it (Jan 2026)',
+    scheme: 'new',
+  },
 ];
 
 export interface KernelVersion {
@@ -101,7 +107,7 @@ export const KERNELS: KernelVersion[] = [
   {
     id: 'latest',
     scheme: 'new',
-    fixes: [...SERIES, 'fs-dax-fix-dont-skip-locked-entries', 'mm-huge-memory-dont-mark-refcounted-folios-special'],
+    fixes: [...SERIES, 'fs-dax-fix-dont-skip-locked-entries', 'mm-huge-memory-dont-mark-refcounted-folios-special', 'pci-p2pdma-fix-p2pmem-alloc-mmap-warning-condition'],
     what: 'new scheme with every later fix in this model (xas_reset, non-special huge entries)',
   },
 ];

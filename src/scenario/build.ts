@@ -28,7 +28,7 @@ export function buildScenario(raw: RawScenario, src: YamlSource): Built {
     const path = ['devices', i];
     const dev: Device = { ...d, pos: src.pos(path) };
     if (dev.type === 'devdax') dev.align ??= DEFAULT_DEVDAX_ALIGN;
-    else dev.fs ??= 'xfs';
+    else if (dev.type === 'fsdax') dev.fs ??= 'xfs';
     return track(dev, path);
   });
 

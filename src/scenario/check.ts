@@ -7,6 +7,8 @@ import type { Path, YamlSource } from './source.js';
 import { PAGE_CHECKS, type Device, type Expect, type FileSpec, type Step, type StepOf } from './types.js';
 import { formatSize, PAGE_SIZE, roundUpToPage } from './values.js';
 
+import { DRIVER_PAGES } from '../model/state.js';
+
 const DEVDAX_ALIGNS = [4096, 2 ** 21, 2 ** 30];
 
 interface Region { len: number }
@@ -32,6 +34,9 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
       if (d.align !== undefined) {
         fail(d, ['align'], "'align' applies to devdax devices only; to place a file's extent, give the file an 'align'", 'key');
       }
+    } else if (d.type !== 'devdax') {
+      if (d.fs !== undefined) fail(d, ['fs'], "'fs' applies to fsdax devices only", 'key');
+      if (d.align !== undefined) fail(d, ['align'], "'align' applies to devdax devices only", 'key');
     } else {
       if (d.fs !== undefined) fail(d, ['fs'], "'fs' applies to fsdax devices only", 'key');
       if (!DEVDAX_ALIGNS.includes(d.align!)) fail(d, ['align'], `devdax align must be 4K, 2M or 1G, got ${formatSize(d.align!)}`);
@@ -41,7 +46,7 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
 
   for (const f of s.files) {
     const d = device(f, ['device'], f.device);
-    if (d.type !== 'fsdax') fail(f, ['device'], `file '${f.name}' is on devdax device '${d.name}'; files need an fsdax device`);
+    if (d.type !== 'fsdax') fail(f, ['device'], `file '${f.name}' is on ${d.type} device '${d.name}'; files need an fsdax device`);
     if (f.size > d.size) fail(f, ['size'], `file '${f.name}' (${formatSize(f.size)}) is larger than device '${d.name}' (${formatSize(d.size)})`);
     if (f.align !== undefined && (f.align < PAGE_SIZE || (f.align & (f.align - 1)) !== 0 || f.align > d.size)) {
       fail(f, ['align'], `file align must be a power of two from 4K up to the device size, got ${formatSize(f.align)}`);
@@ -86,10 +91,15 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
           fail(step, ['mmap', 'device'], "mmap takes 'file' or 'device', not both", 'key');
         }
         if (step.file !== undefined) file(step, ['mmap', 'file'], step.file);
-        if (step.device !== undefined && device(step, ['mmap', 'device'], step.device).type !== 'devdax') {
-          failStep(step, 'device', `only devdax devices can be mapped directly; '${step.device}' is fsdax, so map a file on it`);
+        if (step.device !== undefined) {
+          const t = device(step, ['mmap', 'device'], step.device).type;
+          if (t === 'fsdax') failStep(step, 'device', `only devdax and p2pdma devices can be mapped directly; '${step.device}' is fsdax, so map a file on it`);
+          if (t === 'private' || t === 'coherent') {
+            failStep(step, 'device', `'${step.device}' is a ${t} device: its pages reach user space only by migration (migrate_vma), which daxref does not model; use page_alloc/page_get/page_put`);
+          }
         }
         if (step.len === 0) failStep(step, 'len', "'len' must be positive");
+        if (step.sync && !step.shared) failStep(step, 'sync', 'MAP_SYNC needs MAP_SHARED_VALIDATE: set shared: true (daxref does not model MAP_PRIVATE with MAP_SYNC)');
         if (step.offset % PAGE_SIZE) failStep(step, 'offset', `mmap offset must be a multiple of 4K, got ${formatSize(step.offset)}`);
         if (step.addr !== undefined && step.addr % PAGE_SIZE) failStep(step, 'addr', `mmap addr must be a multiple of 4K, got ${formatSize(step.addr)}`);
         break;
@@ -118,12 +128,27 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
         break;
       case 'unmount':
         if (device(step, ['unmount', 'device'], step.device).type !== 'fsdax') {
-          failStep(step, 'device', `'${step.device}' is a devdax device; only fsdax devices have a filesystem to unmount`);
+          failStep(step, 'device', `'${step.device}' is a ${device(step, ['unmount', 'device'], step.device).type} device; only fsdax devices have a filesystem to unmount`);
         }
         break;
       case 'remove_device':
         device(step, ['remove_device', 'device'], step.device);
         break;
+      case 'page_alloc':
+      case 'page_get':
+      case 'page_put': {
+        if (step.page.kind !== 'device') break; // the schema only lets DEVICE:PFN through
+        const d = device(step, [step.op, 'page'], step.page.device);
+        const allowed = step.op === 'page_alloc' ? ['private', 'coherent'] : ['private', 'coherent', 'p2pdma'];
+        if (!allowed.includes(d.type)) {
+          failStep(step, 'page', step.op === 'page_alloc'
+            ? `page_alloc applies to private and coherent devices; '${d.name}' is ${d.type}${d.type === 'p2pdma' ? ' (p2pdma pages are allocated by mmap of the device: p2pmem_alloc_mmap)' : ''}`
+            : `${step.op} applies to private, coherent and p2pdma device pages; '${d.name}' is ${d.type} (use touch, gup and munmap for DAX pages)`);
+        }
+        if (step.page.pfn >= d.size / PAGE_SIZE) failStep(step, 'page', `pfn ${step.page.pfn} is beyond device '${d.name}' (${d.size / PAGE_SIZE} pages)`);
+        if (step.page.pfn >= DRIVER_PAGES) failStep(step, 'page', `pfn ${step.page.pfn} is too large: daxref models the first ${DRIVER_PAGES} pages of a ${d.type} device`);
+        break;
+      }
       case 'fork':
       case 'exit':
         break;

@@ -4,7 +4,7 @@
 // check.ts, because zod sees one value at a time.
 
 import { z } from 'zod';
-import { OP_NAMES, type OpName, type StepOf } from './types.js';
+import { DEVICE_KINDS, OP_NAMES, type OpName, type StepOf } from './types.js';
 import {
   ADDRESS_RE, AFTER_RE, DEVICE_NAME_RE, SCHEDULE_RE, DEVICE_PAGE_RE, FILE_PAGE_RE, NAME_RE, SIZE_RE,
   formatSize, parseAddress, parseAfter, parsePageRef, parseSize, sizeMessage, describeValue,
@@ -68,6 +68,12 @@ const addressBase = z.string({ error: addressMessage }).regex(ADDRESS_RE, { erro
   description: 'A virtual address: REGION or REGION+OFFSET, where REGION is named by `mmap ... as:`, e.g. buf+8K',
 });
 const address = (description: string) => addressBase.transform(parsed(parseAddress)).meta({ description });
+
+const devicePageMessage = msg((v) => `bad device page ${describeValue(v)}: expected DEVICE:PFN, like priv0:3`);
+/** A page of a device by pfn index (`priv0:3`). */
+const devicePage = (description: string) =>
+  z.string({ error: devicePageMessage }).regex(DEVICE_PAGE_RE, { error: devicePageMessage })
+    .transform(parsed(parsePageRef)).describe(description);
 
 // `kernel: 6.15` is a YAML number (and 6.10 would read as 6.1).
 const kernelName = (description: string) =>
@@ -141,6 +147,9 @@ export const OP_BODIES = {
     len: size('Length of the range to sync').optional(),
   }),
   remove_device: obj('remove_device', { device: deviceName('The device to remove (unbind)') }),
+  page_alloc: obj('page_alloc', { page: devicePage('The private/coherent device page the driver allocates, DEVICE:PFN') }),
+  page_get: obj('page_get', { page: devicePage('The device page, DEVICE:PFN') }),
+  page_put: obj('page_put', { page: devicePage('The device page, DEVICE:PFN') }),
 } satisfies { [K in OpName]: z.ZodType<Partial<Body<StepOf<K>>>> };
 
 /** One line per operation, for editors. */
@@ -161,6 +170,9 @@ export const OP_DOCS: Record<OpName, string> = {
   write: 'write() to a file (through the DAX I/O path)',
   fsync: 'fsync() a file, or msync-like for a range',
   remove_device: 'Unbind a device (memunmap_pages / notify failure)',
+  page_alloc: 'A driver allocates a page of a private or coherent device (zone_device_page_init)',
+  page_get: 'A driver takes a reference on a private, coherent or p2pdma device page (folio_get)',
+  page_put: 'A driver drops a reference on a private, coherent or p2pdma device page (put_page)',
 };
 
 const label = z.string().describe('Optional label, for humans').optional();
@@ -221,7 +233,7 @@ const jsonStep = z.union([
 
 const device = obj('device', {
   name: deviceName('Device name, e.g. pmem0 or dax0.0'),
-  type: z.enum(['fsdax', 'devdax']).describe('fsdax: a pmem block device with a DAX filesystem; devdax: a character device mapped directly'),
+  type: z.enum(DEVICE_KINDS).describe('fsdax: a pmem block device with a DAX filesystem (MEMORY_DEVICE_FS_DAX); devdax: a character device mapped directly (MEMORY_DEVICE_GENERIC); private, coherent: driver-managed device memory (MEMORY_DEVICE_PRIVATE, MEMORY_DEVICE_COHERENT); p2pdma: PCI peer-to-peer memory (MEMORY_DEVICE_PCI_P2PDMA), mapped through its p2pmem/allocate file'),
   size: size('Capacity'),
   align: size('devdax only: mapping alignment, 4K, 2M (default) or 1G').optional(),
   fs: z.enum(['xfs', 'ext4']).describe('fsdax only: filesystem (default xfs)').optional(),

@@ -20,7 +20,7 @@ export type PageRef =
 export const OP_NAMES = [
   'mmap', 'munmap', 'touch', 'gup', 'unpin', 'dma_write', 'fork', 'exit',
   'truncate', 'punch_hole', 'unlink', 'unmount', 'reflink', 'write', 'fsync',
-  'remove_device',
+  'remove_device', 'page_alloc', 'page_get', 'page_put',
 ] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
@@ -55,17 +55,26 @@ export interface WriteStep extends StepBase { op: 'write'; file: string; offset:
 /** Whole file unless `offset`/`len` narrow it (msync-like). */
 export interface FsyncStep extends StepBase { op: 'fsync'; file: string; offset?: Size; len?: Size }
 export interface RemoveDeviceStep extends StepBase { op: 'remove_device'; device: string }
+/** A driver allocates a page of a private/coherent device (zone_device_page_init). */
+export interface PageAllocStep extends StepBase { op: 'page_alloc'; page: PageRef }
+/** A driver takes (folio_get) or drops (put_page) a reference on a device page. */
+export interface PageGetStep extends StepBase { op: 'page_get'; page: PageRef }
+export interface PagePutStep extends StepBase { op: 'page_put'; page: PageRef }
 
 export type Step =
   | MmapStep | MunmapStep | TouchStep | GupStep | UnpinStep | DmaWriteStep | ForkStep | ExitStep
   | TruncateStep | PunchHoleStep | UnlinkStep | UnmountStep | ReflinkStep | WriteStep | FsyncStep
-  | RemoveDeviceStep;
+  | RemoveDeviceStep | PageAllocStep | PageGetStep | PagePutStep;
 
 /** The step type for one operation name. */
 export type StepOf<K extends OpName> = Extract<Step, { op: K }>;
 
+/** fsdax/devdax: the DAX pgmaps (FS_DAX, GENERIC); private, coherent, p2pdma: the other ZONE_DEVICE pgmap types. */
+export const DEVICE_KINDS = ['fsdax', 'devdax', 'private', 'coherent', 'p2pdma'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+
 export interface Device {
-  name: string; type: 'fsdax' | 'devdax'; size: Size; pos: SourcePos;
+  name: string; type: DeviceKind; size: Size; pos: SourcePos;
   /** devdax only: 4K, 2M or 1G; the parser fills in the default 2M. */
   align?: Size;
   /** fsdax only; the parser fills in the default xfs. */

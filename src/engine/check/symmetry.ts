@@ -32,7 +32,7 @@ export function findSymmetry(scn: Scenario, L: Layout, init: Int32Array): Symmet
   const candidate = scn.threads.map((t, i) =>
     scn.threads.filter((u) => u.process === t.process).length === 1 &&
     !forkers.has(t.process) &&
-    scn.threads.every((u, j) => j === i || ![...named[j]].some((n) => owns[i].has(n))),
+    scn.threads.every((_u, j) => j === i || ![...named[j]].some((n) => owns[i].has(n))),
   );
   // threads with the same steps, their own names replaced by their order of creation
   const bySig = new Map<string, number[]>();

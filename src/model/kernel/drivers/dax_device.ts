@@ -1,7 +1,7 @@
 // drivers/dax/device.c: device-DAX faults. No filesystem, no DAX xarray; the
 // pgmap is MEMORY_DEVICE_GENERIC with compound folios of the device alignment.
 import type { Kernel } from '../../kernel.js';
-import { type VmaInfo, D_ALIVE, PMD_NR, PUD_NR, R_INDEX, R_MAPPING, E_TABLE, E_PRESENT } from '../../state.js';
+import { type VmaInfo, D_ALIVE, R_INDEX, R_MAPPING, E_TABLE, E_PRESENT } from '../../state.js';
 import { SIGBUS } from '../../errno.js';
 import { insert_pfn, insert_page_into_pte_locked } from '../mm/memory.js';
 import { vmf_insert_folio_huge, vmf_insert_pfn_huge } from '../mm/huge_memory.js';
@@ -51,4 +51,3 @@ export function dev_dax_huge_fault(k: Kernel, v: VmaInfo, p: number, order: 0 | 
   else vmf_insert_folio_huge(k, v, p, h, order === 9 ? 'pmd' : 'pud', write);
   return 0;
 }
-export { PMD_NR, PUD_NR };

@@ -3,7 +3,7 @@
 // part). A block is a pmem page; a freed block goes back to the allocator and
 // the lowest free block is handed out next, so reuse is visible.
 import type { Kernel } from '../../kernel.js';
-import { G_GRABBING, G_HELD, G_N, G_PAGES, G_STATE, R_GEN, R_USERS } from '../../state.js';
+import { F_META_DIRTY, G_GRABBING, G_HELD, G_N, G_PAGES, G_STATE, R_GEN, R_USERS } from '../../state.js';
 
 /** The block (record) backing file page i, or -1 for a hole. */
 export function fileBlock(k: Kernel, f: number, i: number): number {
@@ -23,6 +23,7 @@ export function allocBlock(k: Kernel, f: number, i: number, caller: string): num
       k.m[o + R_USERS] = 1;
       k.m[o + R_GEN]++;
       k.m[F.extOff + i] = r + 1;
+      k.m[F.off + F_META_DIRTY] = 1; // the extent change is in the log, not yet on disk
       const gen = k.m[o + R_GEN];
       k.note(caller, `block ${b} of ${d.name} allocated to ${F.name}@${i * 4096}${gen > 1 ? ` (reused: allocation #${gen})` : ''}`);
       return r;
@@ -37,6 +38,7 @@ export function releaseBlock(k: Kernel, f: number, i: number, caller: string): v
   const r = k.m[F.extOff + i] - 1;
   if (r < 0) return;
   k.m[F.extOff + i] = 0;
+  k.m[F.off + F_META_DIRTY] = 1;
   const o = k.r(r);
   if (--k.m[o + R_USERS] === 0) {
     k.note(caller, `block ${k.L.recPfn[r]} of ${k.L.devices[k.L.recDevice[r]].name} freed (was ${F.name}@${i * 4096})`);

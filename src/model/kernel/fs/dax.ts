@@ -20,6 +20,7 @@ import { pmdAt, pteAt, region, vmasOfFile, covers, coversAligned } from '../mm/p
 import { unmap_mapping_pages } from '../mm/unmap.js';
 import { allocBlock, fileBlock, releaseBlock } from './blocks.js';
 import { invalidate_lock, invalidate_lock_shared, invalidate_unlock, invalidate_unlock_shared } from './locks.js';
+import { dax_fault_is_synchronous, emitDaxFinishSyncFault, needDsync } from './dax_sync.js';
 
 const ALL = 1 << 30; // "to LLONG_MAX"
 
@@ -326,7 +327,11 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
       r = nr;
     }
     if (!s.write) shared = shared && true;
-    const x = dax_insert_entry(k, file, slot, index, r, 0, shared, s.write && !R.sync);
+    if (dax_fault_is_synchronous(k, s, file)) {
+      dax_insert_entry(k, file, slot, index, r, 0, shared, false);
+      return needDsync(k, file, slot, sync);
+    }
+    const x = dax_insert_entry(k, file, slot, index, r, 0, shared, s.write);
     if (!k.old) {
       const h = xaRec(x) >= 0 ? folioOf(k, xaRec(x)) : folioOf(k, r);
       folio_ref_add(k, h, 1, 'dax_fault_iter'); // folio_ref_inc: insertion needs refcount >= 1
@@ -355,6 +360,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
     if (err) return failUnlockEntry(k, t, file, slot, err, unlockFs);
     return unlockEntryAnd(k, file, slot, s.done, unlockFs, t);
   });
+  const sync = emitDaxFinishSyncFault(b, s, 0, unlockFs);
   b.mark(unlockFs);
   b.step('xfs_filemap_fault', 'xfs_iunlock(XFS_MMAPLOCK_SHARED) after an error', (k) => {
     invalidate_unlock_shared(k, f(k, s.v));
@@ -465,7 +471,11 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
     for (let j = 1; j < PMD_NR; j++) if (fileBlock(k, file, index + j) !== first + j) return fallbackLocked.pc;
     if (k.L.recPfn[first] % PMD_NR !== 0) return fallbackLocked.pc;
     for (let j = 0; j < PMD_NR; j++) if (k.m[k.r(first + j) + R_USERS] > 1) return fallbackLocked.pc; // shared extents: PTE size here
-    const x = dax_insert_entry(k, file, slot, index, first, X_PMD, false, s.write && !R.sync);
+    if (dax_fault_is_synchronous(k, s, file)) {
+      dax_insert_entry(k, file, slot, index, first, X_PMD, false, false);
+      return needDsync(k, file, slot, sync);
+    }
+    const x = dax_insert_entry(k, file, slot, index, first, X_PMD, false, s.write);
     if (!k.old) {
       folio_ref_add(k, xaRec(x), 1, 'dax_fault_iter');
       k.m[to + T_TEMPREF] = xaRec(x) + 1;
@@ -500,6 +510,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
     invalidate_unlock_shared(k, f(k, s.v));
     return s.pte.pc;
   });
+  const sync = emitDaxFinishSyncFault(b, s, PMD_ORDER, unlockFs);
   b.mark(unlockFs);
   b.step('xfs_filemap_huge_fault', 'xfs_iunlock(XFS_MMAPLOCK_SHARED) after an error', (k) => {
     invalidate_unlock_shared(k, f(k, s.v));
@@ -716,7 +727,12 @@ export function emitDeleteMappingRange(b: Builder, file: (k: Kernel, t: number) 
 export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number) => number, from: (k: Kernel, t: number) => number, to: (k: Kernel, t: number) => number): void {
   const IDX = b.local();
   b.step('truncate_inode_pages_range', 'start', (k, t) => {
-    k.m[k.L.threads[t].off + IDX] = from(k, t);
+    // the walk (find_lock_entries -> xas_find) starts at the entry covering `from`: a PMD entry that
+    // begins below it is found, and dax_delete_mapping_entry then deletes all of it
+    const f = file(k, t);
+    const i = from(k, t);
+    const s = i < k.L.files[f].maxPages ? entrySlot(k, f, i) : -1;
+    k.m[k.L.threads[t].off + IDX] = s >= 0 && k.m[s] ? slotIndex(k, f, s) : i;
     return NEXT;
   });
   const loop = b.here();
@@ -754,6 +770,7 @@ export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number
 export function emitWriteback(b: Builder, file: number): void {
   const IDX = b.local();
   const SLOT = b.local();
+  const done = new Label();
   b.step('tag_pages_for_writeback', 'tag dirty entries TOWRITE', (k, t) => {
     const F = k.L.files[file];
     for (let i = 0; i < F.maxPages; i++) if (k.m[F.xaOff + i] & X_DIRTY) k.m[F.xaOff + i] |= X_TOWRITE;
@@ -766,7 +783,7 @@ export function emitWriteback(b: Builder, file: number): void {
     const to = k.L.threads[t].off;
     for (;;) {
       const slot = nextEntry(k, file, k.m[to + IDX], F.maxPages);
-      if (slot < 0) return b.end.pc;
+      if (slot < 0) return done.pc;
       const x = k.m[slot];
       const at = slotIndex(k, file, slot);
       if (!(x & X_TOWRITE)) {
@@ -804,6 +821,7 @@ export function emitWriteback(b: Builder, file: number): void {
     k.note('dax_writeback_one', `${k.L.files[file].name}@${at} written back and write-protected`);
     return loop.pc;
   });
+  b.mark(done);
 }
 
 export { coversAligned, EFAULT, ENOSPC, R_GEN };

@@ -16,7 +16,6 @@ import { folio_mapcount } from '../mm/rmap.js';
 import { unmap_mapping_pages, unmap_device_mappings } from '../mm/unmap.js';
 import { keyPgmapDone } from '../kernel/wait_bit.js';
 import { sleepOn } from '../../program.js';
-import { vmasOfFile } from '../mm/pgtable.js';
 
 const ALL = 1 << 30;
 const pagesUp = (bytes: number) => Math.ceil(bytes / 4096);
@@ -248,7 +247,6 @@ export function emitRemoveDevice(b: Builder, d: number): void {
       if (h.length)
         k.warn('pgmap-ref-leak', 'memunmap_pages', `${D.name} torn down while GUP ref ${k.L.refs[h[0].ref].name} still holds page rec${r}`);
     }
-    void vmasOfFile;
     return NEXT;
   });
 }

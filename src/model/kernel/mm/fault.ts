@@ -1,8 +1,7 @@
 // mm/memory.c: handle_mm_fault -> __handle_mm_fault, choosing the PUD, PMD or
 // PTE path, write-protect faults (do_wp_page) and CoW of private mappings.
-import type { Kernel } from '../../kernel.js';
-import { Builder, Label, NEXT, fail } from '../../program.js';
-import { type VmaInfo, E_PRESENT, E_TABLE, E_WRITE, E_ANON, PMD_ORDER, PUD_ORDER, PMD_NR, D_ALIVE } from '../../state.js';
+import { Builder, Label, fail } from '../../program.js';
+import { type VmaInfo, E_PRESENT, E_TABLE, E_WRITE, PMD_ORDER, PUD_ORDER, PMD_NR } from '../../state.js';
 import { SIGBUS, SIGSEGV } from '../../errno.js';
 import { covers, coversAligned, pmdAt, pteAt, pudAt } from './pgtable.js';
 import { zap_huge } from './huge_memory.js';
@@ -31,6 +30,12 @@ export function emitHandleMmFault(b: Builder, c: FaultCall): void {
     const reg = k.L.regions[v.region];
     const p = k.m[k.L.threads[t].off + c.pLocal];
     if (!covers(k, v, p)) return fail(k, t, SIGSEGV, c.err);
+    if (reg.kind === 'device' && k.L.devices[reg.target].type === 'p2pdma') {
+      // p2pmem mappings are populated at mmap; kernfs_vma_fault has no ->fault to call
+      const e = k.m[pteAt(v, p)];
+      if (e & E_PRESENT && (!c.write || e & E_WRITE)) return c.done.pc;
+      return fail(k, t, SIGBUS, c.err);
+    }
     if (reg.kind === 'device') {
       for (const order of [PUD_ORDER, PMD_ORDER, 0] as const) {
         if (order === PUD_ORDER && !reg.hasPud) continue;
@@ -73,4 +78,3 @@ export function emitHandleMmFault(b: Builder, c: FaultCall): void {
   emitDaxPmdFault(b, { v: c.v, pLocal: c.pLocal, write: c.write, done: c.done, err: c.err, pte }, pmd);
   emitDaxPteFault(b, { v: c.v, pLocal: c.pLocal, write: c.write, done: c.done, err: c.err, pte });
 }
-export { D_ALIVE, E_ANON, NEXT };

@@ -4,9 +4,9 @@ import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, type RefInfo, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
-  G_RELEASED, G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN,
+  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN, T_ERR,
 } from '../../state.js';
-import { EFAULT, EOPNOTSUPP } from '../../errno.js';
+import { EFAULT, EOPNOTSUPP, EREMOTEIO, SIGBUS, SIGSEGV } from '../../errno.js';
 import { covers, findLeaf, leafPage } from './pgtable.js';
 import { folioOf, folio_put_refs, folio_ref_add } from './swap.js';
 import { get_dev_pagemap, pgmapOf, put_dev_pagemap } from './memremap.js';
@@ -26,6 +26,8 @@ export interface GupCall {
 }
 
 const isFsdax = (k: Kernel, r: number) => pgmapOf(k, r).pgmap === 'MEMORY_DEVICE_FS_DAX';
+/** is_pci_p2pdma_page (include/linux/memremap.h): GUP refuses these unless the caller passes FOLL_PCI_P2PDMA. */
+const isP2pdma = (k: Kernel, r: number) => pgmapOf(k, r).pgmap === 'MEMORY_DEVICE_PCI_P2PDMA';
 
 /** folio_is_longterm_pinnable (include/linux/mm.h): FS-DAX folios are not, from patch 17 on. */
 function folio_is_longterm_pinnable(k: Kernel, h: number): boolean {
@@ -89,6 +91,7 @@ export function emitGup(b: Builder, c: GupCall): void {
         const l = findLeaf(k, c.v, p);
         if (!l || (c.write && !(l.e & E_WRITE)) || l.e & E_ZERO) break;
         const page = leafPage(k, l, p);
+        if (isP2pdma(k, page)) break; // no FOLL_PCI_P2PDMA: fall back to the slow path
         if (k.old) {
           // devmap leaf: no FOLL_LONGTERM, and the pgmap must be alive
           if (!(l.e & E_DEVMAP)) break;
@@ -127,6 +130,7 @@ export function emitGup(b: Builder, c: GupCall): void {
         return NEXT; // faultin_page
       }
       const page = leafPage(k, l, p);
+      if (isP2pdma(k, page)) return fail(k, t, EREMOTEIO, failed); // try_grab_folio without FOLL_PCI_P2PDMA
       if (k.old && l.e & E_DEVMAP && !k.m[to + PGMAP]) {
         if (!get_dev_pagemap(k, k.L.recDevice[page])) return fail(k, t, EFAULT, failed);
         k.m[to + PGMAP] = k.L.recDevice[page] + 1;
@@ -139,6 +143,8 @@ export function emitGup(b: Builder, c: GupCall): void {
   b.mark(failed);
   b.step(fn, 'failed: release the pages grabbed, mmap_read_unlock', (k, t) => {
     const to = k.L.threads[t].off;
+    // faultin_page returns vm_fault_to_errno() (include/linux/mm.h): a SIGBUS or SIGSEGV fault is -EFAULT to GUP's caller
+    if (k.m[to + T_ERR] === SIGBUS || k.m[to + T_ERR] === SIGSEGV) k.m[to + T_ERR] = EFAULT;
     releaseRef(k, c.ref, 'gup_put_folio');
     k.m[c.ref.off + G_STATE] = G_FAILED;
     if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
@@ -156,4 +162,3 @@ export function emitGup(b: Builder, c: GupCall): void {
     return b.end.pc;
   });
 }
-export { G_RELEASED };

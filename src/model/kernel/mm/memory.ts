@@ -74,6 +74,27 @@ export function insert_page_into_pte_locked(k: Kernel, v: VmaInfo, p: number, pa
   return 0;
 }
 
+/**
+ * vm_insert_page -> insert_page -> insert_page_into_pte_locked (mm/memory.c)
+ * as a driver's ->mmap uses it: a normal PTE (neither special nor devmap, in
+ * both schemes) that takes a reference, a mapcount and file RSS. The PTE
+ * gets the VMA's protection as it was during ->mmap (writable for a shared
+ * read/write mapping; x86's PAGE_SHARED includes the accessed bit).
+ * Returns 0, -EBUSY (a PTE is already there) or -EINVAL (validate_page_before_insert
+ * refuses a page with refcount 0, new scheme).
+ */
+export function vm_insert_page(k: Kernel, v: VmaInfo, p: number, page: number): number {
+  const h = folioOf(k, page);
+  if (!k.old && folio_ref_count(k, h) === 0) return -EINVAL;
+  const at = pteAt(v, p);
+  if (k.m[at] & E_PRESENT) return -EBUSY;
+  folio_ref_add(k, h, 1, 'insert_page_into_pte_locked');
+  k.m[procOff(k, v) + P_RSS_FILE]++;
+  folio_add_file_rmap_pte(k, page);
+  k.m[at] = mkLeaf(page, E_PRESENT | E_YOUNG | maybeMkwrite(k, v));
+  return 0;
+}
+
 /** One PTE of zap_pte_range (mm/memory.c). */
 export function zap_pte(k: Kernel, v: VmaInfo, p: number, caller: string): void {
   const at = pteAt(v, p);
@@ -96,9 +117,13 @@ export function zap_pte(k: Kernel, v: VmaInfo, p: number, caller: string): void 
 /**
  * vma_needs_copy (mm/memory.c): page tables are copied at fork only for
  * VM_PFNMAP/VM_MIXEDMAP, uffd-wp, or a VMA with an anon_vma. DAX VMAs are
- * neither PFNMAP nor MIXEDMAP, so only a private VMA that already did a CoW.
+ * neither PFNMAP nor MIXEDMAP, so only a private VMA that already did a CoW;
+ * a p2pmem VMA is MIXEDMAP (vm_insert_page sets it).
  */
 export function vma_needs_copy(k: Kernel, src: VmaInfo): boolean {
+  const R = region(k, src);
+  // vm_insert_page sets VM_MIXEDMAP on the VMA: p2pmem mappings are always copied
+  if (R.kind === 'device' && k.L.devices[R.target].type === 'p2pdma') return true;
   return k.m[src.off + V_ANON_VMA] === 1;
 }
 

@@ -6,11 +6,12 @@ import { BLOCKED, Builder, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, D_ALIVE, D_MOUNTED, E_TABLE, F_MAPPED, F_NLINK, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, V_ANON_VMA, V_PRESENT,
 } from '../../state.js';
-import { EINVAL, ENXIO, EBUSY } from '../../errno.js';
+import { EINVAL, ENXIO, EOPNOTSUPP } from '../../errno.js';
 import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
 import { zap_range } from './unmap.js';
 import { copy_present_pte, vma_needs_copy } from './memory.js';
-import { pmdAt, pteAt } from './pgtable.js';
+import { pmdAt } from './pgtable.js';
+import { p2pmem_alloc_mmap } from '../drivers/p2pdma.js';
 
 function units(k: Kernel, v: VmaInfo): number {
   const R = k.L.regions[v.region];
@@ -37,7 +38,11 @@ export function emitMmap(b: Builder, v: VmaInfo): void {
       k.m[k.L.regionStateOff + R.id] = RG_FAILED;
       return fail(k, t, e, b.end);
     };
-    if (R.kind === 'device') {
+    if (R.kind === 'device' && k.L.devices[R.target].type === 'p2pdma') {
+      if (R.sync) return failWith(EOPNOTSUPP); // MAP_SHARED_VALIDATE: the sysfs file has no mmap_supported_flags
+      const e = p2pmem_alloc_mmap(k, v);
+      if (e) return failWith(e);
+    } else if (R.kind === 'device') {
       const D = k.L.devices[R.target];
       if (!k.m[D.off + D_ALIVE]) return failWith(ENXIO);
       if (!R.shared) return failWith(EINVAL); // check_vma: device-DAX must be shared
@@ -112,7 +117,6 @@ export function emitFork(b: Builder, parent: number, child: number): void {
     k.m[C.off + P_ALIVE] = 1;
     mmap_write_unlock(k, parent);
     k.note('dup_mmap', `${C.name} forked from ${P.name}`);
-    void pteAt;
     return NEXT;
   });
 }
@@ -128,4 +132,3 @@ export function emitExit(b: Builder, proc: number): void {
     return NEXT;
   });
 }
-export { EBUSY };

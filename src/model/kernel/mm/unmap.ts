@@ -3,7 +3,7 @@
 // of a file through mapping->i_mmap.
 import type { Kernel } from '../../kernel.js';
 import { type VmaInfo, E_ANON, E_PRESENT, E_TABLE, PMD_NR, PUD_NR } from '../../state.js';
-import { pmdAt, pteAt, pudAt, vmasOfDevice, vmasOfFile } from './pgtable.js';
+import { pmdAt, pteAt, vmasOfDevice, vmasOfFile } from './pgtable.js';
 import { zap_huge } from './huge_memory.js';
 import { zap_pte } from './memory.js';
 
