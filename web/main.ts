@@ -170,7 +170,8 @@ function renderTimeline() {
       const td = h('td', { class: 'cell' });
       if (isSleeping(k, th, shown)) {
         td.classList.add('sleeping');
-        td.title = `${th} sleeps: ${traces[k].states[shown].threads[th].waiting ?? ''}`;
+        const tst = traces[k].states[shown].threads[th];
+        td.title = `${th} ${tst?.status === 'blocked' ? 'is blocked in' : 'sleeps:'} ${tst?.waiting ?? ''}`;
       }
       if (meta && meta.thread === th) {
         td.classList.add('ran');

@@ -119,5 +119,6 @@ program
 
 registerCheck(program);
 (await import('./report.js')).registerReportCommands(program);
+(await import('../oracle/cli.js')).registerOracle(program);
 
 program.parseAsync().catch(fatal);

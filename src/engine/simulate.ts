@@ -128,6 +128,27 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
     }
   };
 
+  /** A runnable thread whose next action cannot run (a lock held, a region not made yet) is 'blocked'. */
+  const markBlocked = (v: View) => {
+    const saved = k.m.slice();
+    const ev = k.events;
+    const warned = k.warned;
+    k.events = null;
+    for (const T of L.threads) {
+      const tv = v.threads[T.name];
+      if (tv.status !== 'runnable' || !M.ready(k.m, T.id)) continue;
+      const act = M.action(k.m, T.id);
+      k.warned = [];
+      if (M.step(k, T.id) === 'blocked') {
+        tv.status = 'blocked';
+        tv.waiting = `${act.fn} (${act.what})`;
+      }
+      k.m.set(saved);
+    }
+    k.events = ev;
+    k.warned = warned;
+  };
+
   /** Run one atomic step of t; false if it could not move. */
   const stepOnce = (t: number): boolean => {
     const T = L.threads[t];
@@ -151,6 +172,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
     if (keepViews) {
       const v = viewState(k, touched);
       for (const f of Object.values(v.folios)) touched.add(f.rec);
+      markBlocked(v);
       sink(v);
     }
     if (outcome === 'slept') (pending[t] ??= { blocked: false }).blocked = true;

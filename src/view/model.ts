@@ -86,7 +86,9 @@ export function sleepIntervals(t: Trace): Record<string, [number, number][]> {
     const iv: [number, number][] = [];
     let start = -1;
     t.states.forEach((s, i) => {
-      const sleeping = s.threads[name]?.status === 'sleeping';
+      // asleep on a wait key, or blocked on a lock (or on a region or reference not made yet)
+      const st = s.threads[name]?.status;
+      const sleeping = st === 'sleeping' || st === 'blocked';
       if (sleeping && start < 0) start = i;
       if (!sleeping && start >= 0) {
         iv.push([start, i - 1]);

@@ -70,16 +70,21 @@ const SENT_BITS = 20;
 const sent = new Uint32Array(2 << SENT_BITS);
 const scratch = new Int32Array(1 + 2 * n);
 
-/** A state in k.m, reached from gid `parent` by `thread`, owned here: store it if new. */
-function adopt(parent: number, thread: number, hi: number, lo: number, enc: Int32Array, at: number): { gid: number } | null {
-  if (!table.add(hi, lo)) return null;
+/** Copy `words` words (no subarray views: this runs for every successor). */
+function copy(src: Int32Array, from: number, dst: Int32Array, to: number, words: number): void {
+  for (let j = 0; j < words; j++) dst[to + j] = src[from + j];
+}
+
+/** A state reached from gid `parent` by `thread`, owned here: store it if new. Its gid, or -1 if seen. */
+function adopt(parent: number, thread: number, hi: number, lo: number, enc: Int32Array, at: number): number {
+  if (!table.add(hi, lo)) return -1;
   const ord = links.push(parent, thread);
   const words = 1 + 2 * enc[at];
   next.reserve(1 + words);
   next.buf[next.at] = ord;
-  next.buf.set(enc.subarray(at, at + words), next.at + 1);
+  copy(enc, at, next.buf, next.at + 1, words);
   next.commit(1 + words);
-  return { gid: gidOf(ord) };
+  return gidOf(ord);
 }
 
 function stateFound(gid: number): Found | undefined {
@@ -87,8 +92,12 @@ function stateFound(gid: number): Found | undefined {
   return v ? { kind: 'state', gid, id: v.id, message: v.message } : undefined;
 }
 
-function expandOne(gid: number, full: boolean): { found?: Found; transitions: number; maybeSeen: boolean } {
-  let transitions = 0;
+// expandOne's results, in module variables so that the hot loop allocates nothing
+let stepped = 0; // transitions taken
+let found: Found | undefined;
+
+/** Expand the state in `cur`: one ample thread (full = false) or every thread. True if a full expansion is needed. */
+function expandOne(gid: number, full: boolean): boolean {
   let nEnabled = 0;
   for (let t = 0; t < nt; t++) {
     if (!M.ready(cur, t)) continue;
@@ -98,22 +107,25 @@ function expandOne(gid: number, full: boolean): { found?: Found; transitions: nu
     k.warned.length = 0;
     if (M.step(k, t) === 'blocked') continue;
     nEnabled++;
-    transitions++;
+    stepped++;
     const w = warnViolation(k.warned, counts);
-    if (w) return { found: { kind: 'transition', parent: gid, thread: t, id: w, message: `kernel WARN ${w}` }, transitions, maybeSeen: false };
+    if (w) {
+      found = { kind: 'transition', parent: gid, thread: t, id: w, message: `kernel WARN ${w}` };
+      return false;
+    }
     codec.encode(work, scratch, 0);
     const hi = codec.hi;
     const lo = codec.lo;
     if (owner(lo) === me) {
       const a = adopt(gid, t, hi, lo, scratch, 0);
-      if (a) {
-        const f = stateFound(a.gid);
-        if (f) return { found: f, transitions, maybeSeen: false };
-      } else if (!full) return { transitions, maybeSeen: true };
+      if (a >= 0) {
+        found = stateFound(a);
+        if (found) return false;
+      } else if (!full) return true;
     } else {
       const slot = (hi >>> (32 - SENT_BITS)) << 1;
       if (sent[slot] === hi && sent[slot + 1] === lo) {
-        if (!full) return { transitions, maybeSeen: true };
+        if (!full) return true;
         continue;
       }
       sent[slot] = hi;
@@ -128,27 +140,32 @@ function expandOne(gid: number, full: boolean): { found?: Found; transitions: nu
       out[outW++] = t;
       out[outW++] = hi | 0;
       out[outW++] = lo | 0;
-      out.set(scratch.subarray(0, words), outW);
+      copy(scratch, 0, out, outW, words);
       outW += words;
       // its owner decides whether it is new; for the cycle proviso it may have been seen
-      if (!full) return { transitions, maybeSeen: true };
+      if (!full) return true;
     }
-    if (!full) return { transitions, maybeSeen: false }; // ample set of one thread, its successor new
+    if (!full) return false; // ample set of one thread, its successor new
   }
   if (full && nEnabled === 0) {
     k.m = cur;
     const stuck = stuckThreads(M, cur);
-    if (stuck.length && counts('blocked-forever')) return { found: { kind: 'state', gid, id: 'blocked-forever', message: stuck.join('; ') }, transitions, maybeSeen: false };
+    if (stuck.length && counts('blocked-forever')) {
+      found = { kind: 'state', gid, id: 'blocked-forever', message: stuck.join('; ') };
+      return false;
+    }
     const f = checkFinal(k).find((x) => counts(x.id));
-    if (f) return { found: { kind: 'state', gid, id: f.id, message: f.message }, transitions, maybeSeen: false };
+    if (f) found = { kind: 'state', gid, id: f.id, message: f.message };
+    return false;
   }
-  return { transitions, maybeSeen: nEnabled === 0 && !full };
+  return nEnabled === 0 && !full; // no ample thread could move: expand fully
 }
 
 function expandLevel(deadline: number): FromWorker {
-  let transitions = 0;
   let timedOut = false;
   outW = 0;
+  stepped = 0;
+  found = undefined;
   for (let i = 0; queue.shift(); i++) {
     if ((i & 1023) === 0 && Date.now() > deadline) {
       timedOut = true;
@@ -156,17 +173,13 @@ function expandLevel(deadline: number): FromWorker {
     }
     const gid = gidOf(queue.rBuf[queue.rAt]);
     codec.decode(queue.rBuf, queue.rAt + 1, cur);
-    let r = ind ? expandOne(gid, false) : { transitions: 0, maybeSeen: true };
-    transitions += r.transitions;
-    if (r.found) return finishExpand(transitions, r.found, false);
-    if (r.maybeSeen || !ind) {
-      // no ample set (or its successor may close a cycle): every thread
-      r = expandOne(gid, true);
-      transitions += r.transitions;
-      if (r.found) return finishExpand(transitions, r.found, false);
-    }
+    // an ample set of one thread first; every thread if there is none (or it may close a cycle)
+    const full = ind ? expandOne(gid, false) : true;
+    if (found) return finishExpand(stepped, found, false);
+    if (full) expandOne(gid, true);
+    if (found) return finishExpand(stepped, found, false);
   }
-  return finishExpand(transitions, undefined, timedOut);
+  return finishExpand(stepped, undefined, timedOut);
 }
 
 function finishExpand(transitions: number, found: Found | undefined, timedOut: boolean): FromWorker {
@@ -190,11 +203,11 @@ function absorb(inbox: Int32Array, words: number): FromWorker {
     const hi = inbox[p + 2] >>> 0;
     const lo = inbox[p + 3] >>> 0;
     const size = 1 + 2 * inbox[p + 4];
-    const a = found ? null : adopt(parent, thread, hi, lo, inbox, p + 4);
-    if (a) {
+    const a = found ? -1 : adopt(parent, thread, hi, lo, inbox, p + 4);
+    if (a >= 0) {
       codec.decode(inbox, p + 4, work);
       k.m = work;
-      found = stateFound(a.gid);
+      found = stateFound(a);
     }
     p += 4 + size;
   }
@@ -208,9 +221,9 @@ function absorb(inbox: Int32Array, words: number): FromWorker {
   codec.encode(s0.m, scratch, 0);
   let found: Found | undefined;
   if (owner(codec.lo) === me) {
-    const a = adopt(0, 0, codec.hi, codec.lo, scratch, 0)!;
+    const a = adopt(0, 0, codec.hi, codec.lo, scratch, 0);
     k.m = s0.m;
-    found = stateFound(a.gid);
+    found = stateFound(a);
     swapLevels();
   }
   parentPort!.postMessage({ type: 'ready', states: table.size, found } satisfies FromWorker);
