@@ -43,11 +43,15 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
     return { r, v: vid >= 0 ? L.vmas[vid] : null };
   };
   /** Wait until region `name` was mmapped (skip if that failed). */
-  const needRegion = (r: number) =>
+  /** Wait until region r was mmapped; skip the step if that failed (`skipped` says so to the step's dependents). */
+  const needRegion = (r: number, skipped?: (k: Kernel) => void) =>
     b[mine('mmap', L.regions[r].name) ? 'localStep' : 'step']('(scenario)', `wait for region ${L.regions[r].name}`, (k) => {
       const st = k.m[k.L.regionStateOff + r];
       if (st === RG_NONE) return BLOCKED;
-      if (st === RG_FAILED) return b.end.pc;
+      if (st === RG_FAILED) {
+        skipped?.(k);
+        return b.end.pc;
+      }
       return NEXT;
     });
   const needRef = (g: ReturnType<typeof refOf>) =>
@@ -101,8 +105,9 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
     }
     case 'gup': {
       const { r, v } = vmaFor(s.at.region);
-      needRegion(r);
       const ref = refOf(L, s.as);
+      // no region, no reference: whoever waits for it (a DMA, an unpin) is skipped too
+      needRegion(r, (k) => void (k.m[ref.off + G_STATE] = G_FAILED));
       if (!v) {
         b.step('get_user_pages', 'address not mapped in this process', (k, t2) => {
           k.m[ref.off + G_STATE] = G_FAILED;
