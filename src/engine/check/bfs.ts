@@ -5,7 +5,8 @@
 // finished are reported as blocked-forever (a deadlock when all of them wait).
 import type { Machine } from '../machine.js';
 import { checkFinal, checkInvariants, type Violation } from '../../model/invariants.js';
-import { S_DONE, S_SLEEPING, T_KEY, T_OP, T_STATUS } from '../../model/state.js';
+import { S_DONE, S_SLEEPING, State, T_KEY, T_OP, T_STATUS } from '../../model/state.js';
+import type { Kernel } from '../../model/kernel.js';
 import { describeKey } from '../../model/kernel/kernel/wait_bit.js';
 import { FingerprintTable } from './fptable.js';
 import { Codec, Links, StateQueue } from './store.js';
@@ -41,12 +42,13 @@ export interface SearchResult {
   depth: number; // BFS levels completed (the longest shortest path seen)
   seconds: number;
   bytesPerState: number; // fingerprint table + parent links, per stored state
-  peakQueue: number;
   violation?: Violation & { path: number[] };
   incomplete?: string; // which bound stopped the search
 }
 
 const PROGRESS_MS = 250;
+const BLOCKED_STEP = -2;
+const SEEN = -1;
 
 export function search(M: Machine, scnIndependence: Independence | null, o: SearchOptions): SearchResult {
   const L = M.L;
@@ -65,12 +67,11 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
   let transitions = 0;
   let depth = 0;
   let levelEnd = 1; // ordinals below this belong to depths <= depth
-  let peakQueue = 0;
   let lastProgress = start;
   const counts = (id: string) => o.invariant === undefined || o.invariant === id;
   const elapsed = () => (performance.now() - start) / 1000;
   const result = (verdict: SearchResult['verdict'], extra: Partial<SearchResult> = {}): SearchResult => ({
-    verdict, states: table.size, transitions, depth, seconds: elapsed(), peakQueue,
+    verdict, states: table.size, transitions, depth, seconds: elapsed(),
     bytesPerState: (table.bytes + links.bytes) / Math.max(1, table.size), ...extra,
   });
 
@@ -97,10 +98,30 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
     if (v) return result('violation', { violation: { ...v, path: [] } });
   }
 
-  const enabledBuf = new Int32Array(nt);
+  let ord = 0; // the state being expanded
+  let found: SearchResult | undefined; // set by tryStep when a violation ends the search
+  /** Step thread t from `cur`: BLOCKED_STEP, SEEN or the new state's ordinal. */
+  const tryStep = (t: number): number => {
+    work.set(cur);
+    k.m = work;
+    k.warned.length = 0;
+    if (M.step(k, t) === 'blocked') return BLOCKED_STEP;
+    transitions++;
+    const w = warnViolation(k.warned, counts);
+    if (w) {
+      found = result('violation', { violation: { id: w, message: `kernel WARN ${w}`, path: [...links.path(ord), t] } });
+      return SEEN;
+    }
+    const child = enqueue(ord, t);
+    if (child < 0) return SEEN;
+    const v = stateViolation();
+    if (v) found = result('violation', { violation: { ...v, path: links.path(child) } });
+    return child;
+  };
+
   for (let expanded = 0; queue.length > 0; expanded++) {
     queue.shift();
-    const ord = queue.rBuf[queue.rAt];
+    ord = queue.rBuf[queue.rAt];
     if (ord >= levelEnd) {
       depth++;
       levelEnd = links.length;
@@ -119,53 +140,32 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
       if ((now - start) / 1000 > o.maxSeconds) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
       if (links.length >= links.maxStates) return result('incomplete', { incomplete: `parent links full (${links.maxStates} states)` });
     }
-    if (queue.length > peakQueue) peakQueue = queue.length;
     if (table.size >= o.maxStates) return result('incomplete', { incomplete: `state bound (${o.maxStates}) reached` });
 
-    // which threads can move; try an ample set of one independent thread first
-    let nEnabled = 0;
-    let done = false;
-    if (scnIndependence) {
-      for (let t = 0; t < nt && !done; t++) {
+    // an ample set of one independent thread first; if its successor was seen already (the
+    // cycle proviso) or no thread is independent, every thread
+    let ample = false;
+    if (scnIndependence)
+      for (let t = 0; t < nt; t++) {
         if (!M.ready(cur, t) || !independentNow(scnIndependence, cur, tOff, t)) continue;
-        work.set(cur);
-        k.m = work;
-        k.warned.length = 0;
-        if (M.step(k, t) === 'blocked') continue;
-        transitions++;
-        const w = warnViolation(k.warned, counts);
-        if (w) return result('violation', { violation: { id: w, message: `kernel WARN ${w}`, path: [...links.path(ord), t] } });
-        const child = enqueue(ord, t);
-        if (child < 0) break; // seen: the cycle proviso asks for a full expansion
-        const v = stateViolation();
-        if (v) return result('violation', { violation: { ...v, path: links.path(child) } });
-        done = true;
+        const r = tryStep(t);
+        if (found) return found;
+        if (r === BLOCKED_STEP) continue;
+        ample = r !== SEEN;
+        break;
       }
-    }
-    if (done) continue;
+    if (ample) continue;
+    let moved = false;
     for (let t = 0; t < nt; t++) {
       if (!M.ready(cur, t)) continue;
-      work.set(cur);
-      k.m = work;
-      k.warned.length = 0;
-      if (M.step(k, t) === 'blocked') continue;
-      enabledBuf[nEnabled++] = t;
-      transitions++;
-      const w = warnViolation(k.warned, counts);
-      if (w) return result('violation', { violation: { id: w, message: `kernel WARN ${w}`, path: [...links.path(ord), t] } });
-      const child = enqueue(ord, t);
-      if (child < 0) continue;
-      const v = stateViolation();
-      if (v) return result('violation', { violation: { ...v, path: links.path(child) } });
+      const r = tryStep(t);
+      if (found) return found;
+      if (r !== BLOCKED_STEP) moved = true;
     }
-    if (nEnabled === 0) {
-      // nothing can move: finished, or stuck
+    if (!moved) {
       k.m = cur;
-      const stuck = stuckThreads(M, cur);
-      if (stuck.length && counts('blocked-forever'))
-        return result('violation', { violation: { id: 'blocked-forever', message: stuck.join('; '), path: links.path(ord) } });
-      const f = checkFinal(k).find((x) => counts(x.id));
-      if (f) return result('violation', { violation: { ...f, path: links.path(ord) } });
+      const v = terminalViolation(M, k, counts);
+      if (v) return result('violation', { violation: { ...v, path: links.path(ord) } });
     }
   }
   return result('ok');
@@ -187,9 +187,16 @@ export function warnViolation(warned: string[], counts: (id: string) => boolean)
   return undefined;
 }
 
+/** In a state (k.m) where no thread can move: unfinished threads stuck for good, or a final check that fails. */
+export function terminalViolation(M: Machine, k: Kernel, counts: (id: string) => boolean): Violation | undefined {
+  const stuck = stuckThreads(M, k.m);
+  if (stuck.length && counts('blocked-forever')) return { id: 'blocked-forever', message: stuck.join('; ') };
+  return checkFinal(k).find((x) => counts(x.id));
+}
+
 /** Why each unfinished thread cannot move, in words; empty if all finished. */
 export function stuckThreads(M: Machine, m: Int32Array): string[] {
-  const k = M.kernel({ L: M.L, m } as never);
+  const k = M.kernel(new State(M.L, m));
   const out: string[] = [];
   for (const T of M.L.threads) {
     const st = m[T.off + T_STATUS];

@@ -3,7 +3,6 @@
 import type { Scenario } from '../../scenario/types.js';
 import { loadScenarioFile } from '../../scenario/index.js';
 import { describeConfig, type KernelConfig } from '../../model/versions.js';
-import { INVARIANTS } from '../../model/invariants.js';
 import { Machine } from '../machine.js';
 import { configFor, simulate } from '../simulate.js';
 import { toTrace } from '../../trace/itf.js';
@@ -62,8 +61,6 @@ export interface CheckResult {
     trace: ReturnType<typeof toTrace>;
   };
 }
-
-export const KNOWN_IDS = new Set(INVARIANTS.map((i) => i.id));
 
 export async function check(scenario: Scenario | string, opts: CheckOptions = {}): Promise<CheckResult> {
   const scn = typeof scenario === 'string' ? loadScenarioFile(scenario) : scenario;

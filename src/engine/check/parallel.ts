@@ -45,9 +45,8 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
   let transitions = 0;
   let depth = 0;
   let bytes = 0;
-  let peakQueue = 0;
   const result = (verdict: SearchResult['verdict'], extra: Partial<SearchResult> = {}): SearchResult => ({
-    verdict, states, transitions, depth, seconds: elapsed(), peakQueue, bytesPerState: bytes / Math.max(1, states), ...extra,
+    verdict, states, transitions, depth, seconds: elapsed(), bytesPerState: bytes / Math.max(1, states), ...extra,
   });
   try {
     const ready = await Promise.all(chans.map((c) => c.ask<'ready'>(null)));
@@ -84,7 +83,6 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
       states = ab.reduce((a, r) => a + r.states, 0);
       bytes = ab.reduce((a, r) => a + r.bytes, 0);
       queued = ab.reduce((a, r) => a + r.queue, 0);
-      peakQueue = Math.max(peakQueue, queued);
       if (queued > 0) depth++;
       const fa = ab.find((r) => r.found)?.found;
       if (fa) return await report(fa);

@@ -6,13 +6,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Scenario } from '../../scenario/types.js';
 import { Machine } from '../machine.js';
 import { configFor, type SimOptions } from '../simulate.js';
-import { checkFinal, checkInvariants } from '../../model/invariants.js';
+import { checkInvariants } from '../../model/invariants.js';
 import { variableWords } from '../../model/layout.js';
 import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
 import { FingerprintTable } from './fptable.js';
 import { Codec, Links, StateQueue } from './store.js';
 import { Independence } from './independence.js';
-import { independentNow, stuckThreads, warnViolation } from './bfs.js';
+import { independentNow, terminalViolation, warnViolation } from './bfs.js';
 
 export interface WorkerInit {
   scenario: Scenario;
@@ -149,13 +149,8 @@ function expandOne(gid: number, full: boolean): boolean {
   }
   if (full && nEnabled === 0) {
     k.m = cur;
-    const stuck = stuckThreads(M, cur);
-    if (stuck.length && counts('blocked-forever')) {
-      found = { kind: 'state', gid, id: 'blocked-forever', message: stuck.join('; ') };
-      return false;
-    }
-    const f = checkFinal(k).find((x) => counts(x.id));
-    if (f) found = { kind: 'state', gid, id: f.id, message: f.message };
+    const v = terminalViolation(M, k, counts);
+    if (v) found = { kind: 'state', gid, id: v.id, message: v.message };
     return false;
   }
   return nEnabled === 0 && !full; // no ample thread could move: expand fully
