@@ -128,25 +128,30 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
     }
   };
 
-  /** A runnable thread whose next action cannot run (a lock held, a region not made yet) is 'blocked'. */
-  const markBlocked = (v: View) => {
+  /** Could thread t take a step now? Tried on the state and undone: nothing is recorded. */
+  const canStep = (t: number): boolean => {
+    if (!M.ready(k.m, t)) return false;
     const saved = k.m.slice();
     const ev = k.events;
     const warned = k.warned;
     k.events = null;
-    for (const T of L.threads) {
-      const tv = v.threads[T.name];
-      if (tv.status !== 'runnable' || !M.ready(k.m, T.id)) continue;
-      const act = M.action(k.m, T.id);
-      k.warned = [];
-      if (M.step(k, T.id) === 'blocked') {
-        tv.status = 'blocked';
-        tv.waiting = `${act.fn} (${act.what})`;
-      }
-      k.m.set(saved);
-    }
+    k.warned = [];
+    const moved = M.step(k, t) !== 'blocked';
+    k.m.set(saved);
     k.events = ev;
     k.warned = warned;
+    return moved;
+  };
+
+  /** A runnable thread whose next action cannot run (a lock held, a region not made yet) is 'blocked'. */
+  const markBlocked = (v: View) => {
+    for (const T of L.threads) {
+      const tv = v.threads[T.name];
+      if (tv.status !== 'runnable' || !M.ready(k.m, T.id) || canStep(T.id)) continue;
+      const act = M.action(k.m, T.id);
+      tv.status = 'blocked';
+      tv.waiting = `${act.fn} (${act.what})`;
+    }
   };
 
   /** Run one atomic step of t; false if it could not move. */
@@ -202,16 +207,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
       if (t < 0 || t >= L.threads.length) throw new ReplayError(`step ${i + 1}: no thread #${t} in this scenario`);
       if (!stepOnce(t)) throw new ReplayError(`step ${i + 1}: thread ${L.threads[t].name} cannot move here (finished, asleep or blocked)`);
     });
-    const canMove = L.threads.some((T) => {
-      if (!M.ready(k.m, T.id)) return false;
-      const saved = k.m.slice();
-      const ev = k.events;
-      k.events = null;
-      const moved = M.step(k, T.id) !== 'blocked';
-      k.m.set(saved);
-      k.events = ev;
-      return moved;
-    });
+    const canMove = L.threads.some((T) => canStep(T.id));
     if (canMove && !opts.continueReplay) return { scenario: scn, config, machine: M, steps, views, ops, violations, expectations };
   } else if (scn.schedule) {
     for (const e of scn.schedule) {
