@@ -65,7 +65,7 @@ test('the frontier is first in, first out across chunks', () => {
 });
 
 test('parent links give the thread sequence back to the initial state', () => {
-  const l = new Links(3);
+  const l = new Links(8); // threads 0..7
   l.push(0, 0); // the initial state
   const a = l.push(0, 5);
   const b = l.push(a, 2);

@@ -57,7 +57,7 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
   const k = M.kernel(init);
   const codec = new Codec(init.m, variableWords(L), o.symmetry ? findSymmetry(M.scenario, L, init.m) : NO_SYMMETRY);
   const table = new FingerprintTable();
-  const links = new Links(Math.max(1, Math.ceil(Math.log2(Math.max(2, nt)))));
+  const links = new Links(nt);
   const queue = new StateQueue();
   const n = init.m.length;
   const cur = new Int32Array(n);

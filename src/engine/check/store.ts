@@ -278,8 +278,11 @@ export class Links {
   private chunks: Uint32Array[] = [];
   length = 0;
   readonly maxStates: number;
-  constructor(readonly threadBits: number) {
-    this.maxStates = 2 ** (32 - threadBits);
+  readonly threadBits: number;
+  /** For a scenario of `threads` threads (the bits a thread index takes are what the parent may not). */
+  constructor(threads: number) {
+    this.threadBits = Math.max(1, Math.ceil(Math.log2(Math.max(2, threads))));
+    this.maxStates = 2 ** (32 - this.threadBits);
   }
   get bytes(): number {
     return this.chunks.length * LCHUNK * 4;
