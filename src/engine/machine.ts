@@ -2,7 +2,7 @@
 // thread, applied in place to a state. The simulator runs it along a
 // schedule; the checker applies it to copies.
 import type { Scenario } from '../scenario/types.js';
-import { Kernel } from '../model/kernel.js';
+import { Kernel, type Words } from '../model/kernel.js';
 import { buildLayout, initialState } from '../model/layout.js';
 import { buildPrograms } from '../model/ops.js';
 import { BLOCKED, NEXT, type Action, type Program } from '../model/program.js';
@@ -39,7 +39,7 @@ export class Machine {
   }
 
   /** Could thread t run now (not finished, not asleep, its process exists)? Its next action may still be blocked. */
-  ready(m: Int32Array, t: number): boolean {
+  ready(m: Words, t: number): boolean {
     const T = this.L.threads[t];
     const st = m[T.off + T_STATUS];
     if (st === S_DONE || st === S_SLEEPING) return false;
@@ -47,7 +47,7 @@ export class Machine {
   }
 
   /** The action thread t runs next. */
-  action(m: Int32Array, t: number) {
+  action(m: Words, t: number) {
     const o = this.L.threads[t].off;
     return this.programs[t][m[o + T_OP]].actions[m[o + T_PC]];
   }
@@ -58,10 +58,12 @@ export class Machine {
   /**
    * Run one atomic step of thread t on k.m: its next action, and the ones after
    * it while the action just run was local (Action.local: no other thread can
-   * tell the difference). 'blocked' leaves the state untouched.
+   * tell the difference). 'blocked' leaves the state untouched. k.log holds
+   * the step's writes afterwards (k.undo() reverts them).
    */
   step(k: Kernel, t: number): Outcome {
     const m = k.m;
+    k.logN = 0;
     if (!this.ready(m, t)) return 'blocked';
     const o = this.L.threads[t].off;
     let ran = false;
@@ -70,28 +72,28 @@ export class Machine {
       const pc = m[o + T_PC];
       const prog = this.programs[t][op];
       const err = m[o + T_ERR];
-      if (pc === 0) m[o + T_ERR] = 0;
+      if (pc === 0) k.set(o + T_ERR, 0);
       const act = prog.actions[pc];
       const r = act.run(k, t);
       if (r === BLOCKED) {
-        m[o + T_ERR] = err; // a blocked action changes nothing
+        k.set(o + T_ERR, err); // a blocked action changes nothing
         return ran ? 'ran' : 'blocked';
       }
       ran = true;
       this.lastAction = act;
       const next = r === undefined || r === NEXT ? pc + 1 : r;
       if (m[o + T_STATUS] === S_SLEEPING) {
-        m[o + T_PC] = next;
+        k.set(o + T_PC, next);
         return 'slept';
       }
       if (next >= prog.actions.length) {
-        m[o + T_OP] = op + 1;
-        m[o + T_PC] = 0;
-        for (let i = 0; i < THREAD_LOCALS; i++) m[o + T_L0 + i] = 0;
-        if (op + 1 >= this.programs[t].length) m[o + T_STATUS] = S_DONE;
+        k.set(o + T_OP, op + 1);
+        k.set(o + T_PC, 0);
+        for (let i = 0; i < THREAD_LOCALS; i++) k.set(o + T_L0 + i, 0);
+        if (op + 1 >= this.programs[t].length) k.set(o + T_STATUS, S_DONE);
         return 'op-done';
       }
-      m[o + T_PC] = next;
+      k.set(o + T_PC, next);
       if (!act.local || !this.fuseLocal) return 'ran';
     }
   }

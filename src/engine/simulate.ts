@@ -131,13 +131,12 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
   /** Could thread t take a step now? Tried on the state and undone: nothing is recorded. */
   const canStep = (t: number): boolean => {
     if (!M.ready(k.m, t)) return false;
-    const saved = k.m.slice();
     const ev = k.events;
     const warned = k.warned;
     k.events = null;
     k.warned = [];
     const moved = M.step(k, t) !== 'blocked';
-    k.m.set(saved);
+    k.undo();
     k.events = ev;
     k.warned = warned;
     return moved;

@@ -1,7 +1,9 @@
 // The execution context every modelled kernel function receives: the state
 // words, the layout, the kernel configuration and a sink for what happened
-// (page_ref events, WARNs, notes). Functions mutate `k.m` in place; the engines
-// decide when to copy.
+// (page_ref events, WARNs, notes). Functions read `k.m` and change it only
+// through set/add/fill, which log each change (index, old, new): the checker
+// hashes a successor from its parent's hash and the log, and undoes the step
+// from the log, instead of copying and rescanning the whole state.
 
 import type { KernelConfig } from './versions.js';
 import { type Layout, type State, REC_WORDS, R_REF, R_MAP, R_LARGE, R_HEAD, R_MAPPING, R_ORDER } from './state.js';
@@ -14,8 +16,19 @@ export interface KEvent {
   id?: string; // warn/violation id
 }
 
+/** The state words as kernel functions see them: read-only (writes go through Kernel.set/add/fill). */
+export interface Words {
+  readonly [i: number]: number;
+  readonly length: number;
+}
+
+const LOG_START = 3 * 1024;
+
 export class Kernel {
-  m: Int32Array;
+  private w: Int32Array;
+  /** Write log of the current step: (index, old value, new value) triples, logN words used. */
+  log = new Int32Array(LOG_START);
+  logN = 0;
   readonly L: Layout;
   readonly old: boolean;
   /** Collected events of the current atomic step; null when nobody listens (checker hot loop). */
@@ -27,9 +40,53 @@ export class Kernel {
     s: State,
     readonly cfg: KernelConfig,
   ) {
-    this.m = s.m;
+    this.w = s.m;
     this.L = s.L;
     this.old = cfg.scheme === 'old';
+  }
+
+  /** The state being stepped (engines attach the array they own). */
+  get m(): Words {
+    return this.w;
+  }
+  set m(a: Int32Array) {
+    this.w = a;
+  }
+
+  /** m[i] = v, logged. */
+  set(i: number, v: number): void {
+    const old = this.w[i];
+    if (old === v) return;
+    this.w[i] = v;
+    if (this.logN + 3 > this.log.length) this.growLog();
+    const l = this.log;
+    const n = this.logN;
+    l[n] = i;
+    l[n + 1] = old;
+    l[n + 2] = v;
+    this.logN = n + 3;
+  }
+  /** m[i] += d, logged; the new value. */
+  add(i: number, d: number): number {
+    const v = (this.w[i] + d) | 0;
+    this.set(i, v);
+    return v;
+  }
+  /** m[from..to) = v, logged. */
+  fill(from: number, to: number, v: number): void {
+    for (let i = from; i < to; i++) this.set(i, v);
+  }
+  /** Undo the logged writes (newest first) and empty the log. */
+  undo(): void {
+    const l = this.log;
+    const w = this.w;
+    for (let j = this.logN - 3; j >= 0; j -= 3) w[l[j]] = l[j + 1];
+    this.logN = 0;
+  }
+  private growLog(): void {
+    const bigger = new Int32Array(this.log.length * 2);
+    bigger.set(this.log);
+    this.log = bigger;
   }
 
   fix(id: string): boolean {
@@ -54,7 +111,7 @@ export class Kernel {
   /** page_ref_mod: every refcount change goes through here, named by its caller. */
   refMod(r: number, delta: number, caller: string): number {
     const o = this.r(r);
-    const v = (this.m[o + R_REF] += delta);
+    const v = this.add(o + R_REF, delta);
     if (this.events) {
       const h = this.m[o + R_HEAD];
       const ho = this.r(h);

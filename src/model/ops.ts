@@ -90,7 +90,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       const loop = new Label();
       const next = new Label();
       b.localStep('(scenario)', 'touch: first page', (k, t2) => {
-        k.m[k.L.threads[t2].off + P] = p0;
+        k.set(k.L.threads[t2].off + P, p0);
         return NEXT;
       });
       b.mark(loop);
@@ -98,7 +98,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       b.mark(next);
       b.localStep('(scenario)', 'touch: next page', (k, t2) => {
         const o = k.L.threads[t2].off + P;
-        k.m[o]++;
+        k.add(o, 1);
         return k.m[o] < p0 + n ? loop.pc : NEXT;
       });
       break;
@@ -107,10 +107,10 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       const { r, v } = vmaFor(s.at.region);
       const ref = refOf(L, s.as);
       // no region, no reference: whoever waits for it (a DMA, an unpin) is skipped too
-      needRegion(r, (k) => void (k.m[ref.off + G_STATE] = G_FAILED));
+      needRegion(r, (k) => void (k.set(ref.off + G_STATE, G_FAILED)));
       if (!v) {
         b.step('get_user_pages', 'address not mapped in this process', (k, t2) => {
-          k.m[ref.off + G_STATE] = G_FAILED;
+          k.set(ref.off + G_STATE, G_FAILED);
           return fail(k, t2, EFAULT, b.end);
         });
         break;
@@ -124,7 +124,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       b.step(g.name && 'unpin_user_pages', `release ${g.name}`, (k, t2) => {
         if (k.m[g.off + G_STATE] !== G_HELD) return fail(k, t2, EINVAL, b.end);
         releaseRef(k, g, k.m[g.off + 2] & 1 ? 'unpin_user_page' : 'put_page');
-        k.m[g.off + G_STATE] = G_RELEASED;
+        k.set(g.off + G_STATE, G_RELEASED);
         return NEXT;
       });
       break;

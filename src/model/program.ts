@@ -93,20 +93,20 @@ export function tw(k: Kernel, t: number, field: number): number {
   return k.m[k.L.threads[t].off + field];
 }
 export function setTw(k: Kernel, t: number, field: number, v: number): void {
-  k.m[k.L.threads[t].off + field] = v;
+  k.set(k.L.threads[t].off + field, v);
 }
 
 /** Put thread t to sleep on `key`; it resumes at `resume` once woken. */
 export function sleepOn(k: Kernel, t: number, key: number, resume: Label): number {
   const o = k.L.threads[t].off;
-  k.m[o + T_STATUS] = S_SLEEPING;
-  k.m[o + T_KEY] = key;
+  k.set(o + T_STATUS, S_SLEEPING);
+  k.set(o + T_KEY, key);
   return resume.pc;
 }
 
 /** Finish the operation with an errno (0 = success) and jump to `to` (cleanup) or the end. */
 export function fail(k: Kernel, t: number, errno: number, to: Label): number {
-  k.m[k.L.threads[t].off + T_ERR] = errno;
+  k.set(k.L.threads[t].off + T_ERR, errno);
   return to.pc;
 }
 

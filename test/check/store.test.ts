@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FingerprintTable } from '../../src/engine/check/fptable.js';
-import { Codec, Links, StateQueue } from '../../src/engine/check/store.js';
+import { Codec, entryWords, Links, StateQueue } from '../../src/engine/check/store.js';
 
 test('the fingerprint table keeps every distinct fingerprint once, through growth', () => {
   const t = new FingerprintTable();
@@ -26,40 +26,83 @@ test('(0, 0) is a fingerprint like any other', () => {
   assert.equal(t.has(0, 0), true);
 });
 
-test('a state encodes as its differences from the initial state and decodes back', () => {
+/** A (index, old, new) write log that turns `from` into `to`, with a word written twice on the way. */
+function logOf(from: Int32Array, to: Int32Array): Int32Array {
+  const l: number[] = [];
+  for (let i = 0; i < from.length; i++) if (from[i] !== to[i]) l.push(i, from[i], from[i] + 7, i, from[i] + 7, to[i]);
+  return Int32Array.from(l);
+}
+
+test('a successor hashed from its parent and the write log has the fingerprint it has from scratch', () => {
   const init = Int32Array.from({ length: 50 }, (_, i) => i % 7);
-  const codec = new Codec(init, Int32Array.from({ length: 50 }, (_, i) => i));
-  const s = init.slice();
-  s[3] = 99;
-  s[40] = -5;
-  const buf = new Int32Array(1 + 2 * 50);
-  assert.equal(codec.encode(s, buf, 0), 5);
-  assert.deepEqual([...buf.subarray(0, 5)], [2, 3, 99, 40, -5]);
-  const fp = [codec.hi, codec.lo];
+  // units {10,11,12} and {20,21,22} are interchangeable; word 30 is a lock-holder word
+  const sym = { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], holders: Int32Array.of(30) };
+  for (const codec of [new Codec(init), new Codec(init, sym)]) {
+    let x = 99;
+    const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
+    let parent = init.slice();
+    codec.hash(parent);
+    let p = [codec.h1, codec.h2];
+    for (let i = 0; i < 500; i++) {
+      const child = parent.slice();
+      for (let w = rnd(4); w >= 0; w--) child[rnd(50)] = rnd(5);
+      const l = logOf(parent, child);
+      codec.step(p[0], p[1], l, l.length, child);
+      const fast = [codec.hi, codec.lo, codec.h1, codec.h2];
+      codec.hash(child);
+      assert.deepEqual(fast, [codec.hi, codec.lo, codec.h1, codec.h2], `step ${i}`);
+      parent = child;
+      p = [codec.h1, codec.h2];
+    }
+  }
+});
+
+test('the fingerprint tells states apart, but not states that differ by a swap of interchangeable units or by who holds a lock', () => {
+  const init = new Int32Array(40);
+  const sym = { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], holders: Int32Array.of(30) };
+  const c = new Codec(init, sym);
+  const fp = (set: [number, number][]) => {
+    const m = init.slice();
+    for (const [i, v] of set) m[i] = v;
+    c.hash(m);
+    return `${c.hi}:${c.lo}`;
+  };
+  assert.notEqual(fp([[3, 1]]), fp([]));
+  assert.notEqual(fp([[3, 1]]), fp([[4, 1]]));
+  assert.equal(fp([[10, 1], [11, 2], [21, 5]]), fp([[20, 1], [21, 2], [11, 5]]), 'units swapped');
+  assert.notEqual(fp([[10, 1], [11, 2]]), fp([[10, 1], [21, 2]]), 'words of different units are not interchangeable');
+  assert.equal(fp([[30, 2]]), fp([[30, 5]]), 'held by thread 1 or 4');
+  assert.notEqual(fp([[30, 2]]), fp([]), 'held or free');
+});
+
+test('an entry decodes back to its state', () => {
+  const init = Int32Array.from({ length: 50 }, (_, i) => i % 7);
+  const codec = new Codec(init);
+  const buf = Int32Array.of(11, 22, 2, 3, 99, 40, -5);
+  assert.equal(entryWords(buf, 0), 7);
   const back = new Int32Array(50);
   codec.decode(buf, 0, back);
-  assert.deepEqual(back, s);
-  codec.encode(init, buf, 0);
-  assert.notDeepEqual([codec.hi, codec.lo], fp, 'a different state has a different fingerprint');
-  codec.encode(s.slice(), buf, 0);
-  assert.deepEqual([codec.hi, codec.lo], fp, 'equal states have equal fingerprints');
+  const want = init.slice();
+  want[3] = 99;
+  want[40] = -5;
+  assert.deepEqual(back, want);
 });
 
 test('the frontier is first in, first out across chunks', () => {
   const q = new StateQueue();
   for (let i = 0; i < 3000; i++) {
-    q.reserve(2 + 2 * 2000);
+    q.reserve(4 + 2 * 2000);
     q.buf[q.at] = i; // ordinal
-    q.buf[q.at + 1] = 2000; // pairs
-    q.buf[q.at + 3] = i;
-    q.buf[q.at + 4001] = -(i + 1);
-    q.commit(4002); // 3000 such entries fill three 16 MiB chunks
+    q.buf[q.at + 3] = 2000; // pairs
+    q.buf[q.at + 5] = i;
+    q.buf[q.at + 4003] = -(i + 1);
+    q.commit(4004); // 3000 such entries fill three 16 MiB chunks
   }
   for (let i = 0; i < 3000; i++) {
     assert.equal(q.shift(), true);
     assert.equal(q.rBuf[q.rAt], i);
-    assert.equal(q.rBuf[q.rAt + 3], i);
-    assert.equal(q.rBuf[q.rAt + 4001], -(i + 1));
+    assert.equal(q.rBuf[q.rAt + 5], i);
+    assert.equal(q.rBuf[q.rAt + 4003], -(i + 1));
   }
   assert.equal(q.shift(), false);
 });

@@ -6,12 +6,12 @@
 import type { Machine } from '../machine.js';
 import { checkFinal, checkInvariants, type Violation } from '../../model/invariants.js';
 import { S_DONE, S_SLEEPING, State, T_KEY, T_OP, T_STATUS } from '../../model/state.js';
-import type { Kernel } from '../../model/kernel.js';
+import type { Kernel, Words } from '../../model/kernel.js';
 import { describeKey } from '../../model/kernel/kernel/wait_bit.js';
 import { FingerprintTable } from './fptable.js';
-import { Codec, Links, StateQueue } from './store.js';
+import { Codec, ENTRY_HDR, Links, StateQueue } from './store.js';
+import { Expander } from './expander.js';
 import { Independence } from './independence.js';
-import { variableWords } from '../../model/layout.js';
 import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
 
 export interface SearchOptions {
@@ -54,14 +54,14 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
   const L = M.L;
   const nt = L.threads.length;
   const init = M.initial();
-  const k = M.kernel(init);
-  const codec = new Codec(init.m, variableWords(L), o.symmetry ? findSymmetry(M.scenario, L, init.m) : NO_SYMMETRY);
+  const codec = new Codec(init.m, o.symmetry ? findSymmetry(M.scenario, L, init.m) : NO_SYMMETRY);
+  const x = new Expander(M, codec);
+  const k = x.k;
+  const cur = x.cur;
   const table = new FingerprintTable();
   const links = new Links(nt);
   const queue = new StateQueue();
   const n = init.m.length;
-  const cur = new Int32Array(n);
-  const work = new Int32Array(n);
   const tOff = L.threads.map((T) => T.off);
   const start = performance.now();
   let transitions = 0;
@@ -75,37 +75,34 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
     bytesPerState: (table.bytes + links.bytes) / Math.max(1, table.size), ...extra,
   });
 
-  /** Store a state reached from `parent` by thread t: false if seen before. k.m holds it. */
+  /** Store the successor of `parent` by thread t (in x.cur, fingerprint in codec): its ordinal, or -1 if seen before. */
   const enqueue = (parent: number, t: number): number => {
-    queue.reserve(2 + 2 * n);
-    const buf = queue.buf;
-    const at = queue.at;
-    codec.encode(k.m, buf, at + 1);
     if (!table.add(codec.hi, codec.lo)) return -1;
+    queue.reserve(1 + ENTRY_HDR + 2 * n);
     const ord = links.push(parent, t);
-    buf[at] = ord;
-    queue.commit(2 + 2 * buf[at + 1]);
+    queue.buf[queue.at] = ord;
+    queue.commit(1 + x.write(queue.buf, queue.at + 1));
     return ord;
   };
   /** Violations of the state in k.m that count. */
   const stateViolation = (): Violation | undefined => checkInvariants(k).find((v) => counts(v.id));
 
   // the initial state
-  k.m = init.m;
-  enqueue(0, 0);
   {
+    queue.reserve(1 + ENTRY_HDR);
+    queue.buf[queue.at] = links.push(0, 0);
+    queue.commit(1 + x.writeInitial(queue.buf, queue.at + 1));
+    table.add(codec.hi, codec.lo);
     const v = stateViolation();
     if (v) return result('violation', { violation: { ...v, path: [] } });
   }
 
   let ord = 0; // the state being expanded
   let found: SearchResult | undefined; // set by tryStep when a violation ends the search
-  /** Step thread t from `cur`: BLOCKED_STEP, SEEN or the new state's ordinal. */
+  /** Step thread t from the state being expanded, and back: BLOCKED_STEP, SEEN or the new state's ordinal. */
   const tryStep = (t: number): number => {
-    work.set(cur);
-    k.m = work;
     k.warned.length = 0;
-    if (M.step(k, t) === 'blocked') return BLOCKED_STEP;
+    if (x.step(t) === 'blocked') return BLOCKED_STEP;
     transitions++;
     const w = warnViolation(k.warned, counts);
     if (w) {
@@ -113,10 +110,12 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
       return SEEN;
     }
     const child = enqueue(ord, t);
-    if (child < 0) return SEEN;
-    const v = stateViolation();
-    if (v) found = result('violation', { violation: { ...v, path: links.path(child) } });
-    return child;
+    if (child >= 0) {
+      const v = stateViolation();
+      if (v) found = result('violation', { violation: { ...v, path: links.path(child) } });
+    }
+    x.undo();
+    return child < 0 ? SEEN : child;
   };
 
   for (let expanded = 0; queue.length > 0; expanded++) {
@@ -126,7 +125,7 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
       depth++;
       levelEnd = links.length;
     }
-    codec.decode(queue.rBuf, queue.rAt + 1, cur);
+    x.load(queue.rBuf, queue.rAt + 1);
 
     // bounds and progress, every so often
     if ((expanded & 1023) === 0) {
@@ -163,7 +162,6 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
       if (r !== BLOCKED_STEP) moved = true;
     }
     if (!moved) {
-      k.m = cur;
       const v = terminalViolation(M, k, counts);
       if (v) return result('violation', { violation: { ...v, path: links.path(ord) } });
     }
@@ -172,7 +170,7 @@ export function search(M: Machine, scnIndependence: Independence | null, o: Sear
 }
 
 /** Thread t's current operation touches nothing any other thread may still touch. */
-export function independentNow(ind: Independence, m: Int32Array, tOff: number[], t: number): boolean {
+export function independentNow(ind: Independence, m: Words, tOff: number[], t: number): boolean {
   const mine = ind.ops[t][m[tOff[t] + T_OP]];
   if (mine.all) return false;
   for (let u = 0; u < tOff.length; u++) {
@@ -195,8 +193,8 @@ export function terminalViolation(M: Machine, k: Kernel, counts: (id: string) =>
 }
 
 /** Why each unfinished thread cannot move, in words; empty if all finished. */
-export function stuckThreads(M: Machine, m: Int32Array): string[] {
-  const k = M.kernel(new State(M.L, m));
+export function stuckThreads(M: Machine, m: Words): string[] {
+  const k = M.kernel(new State(M.L, Int32Array.from(m as ArrayLike<number>)));
   const out: string[] = [];
   for (const T of M.L.threads) {
     const st = m[T.off + T_STATUS];

@@ -2,10 +2,14 @@
 // a parent link per visited state (for the counterexample), and the BFS
 // frontier as differences from the initial state.
 //
-// The fingerprint is a sum of per-word hashes, so only the words that differ
-// from the initial state need hashing: the same pass that finds them writes
-// the frontier entry. Most of a state (blocks never allocated, page tables of
-// unmapped ranges) stays as it started.
+// The fingerprint is a sum of per-word terms, each relative to the word's
+// initial value, so a successor's fingerprint is its parent's plus the terms
+// of the words the step wrote (the kernel's write log): no step rescans the
+// state. With symmetry, lock-holder words count as held/free, and each
+// interchangeable unit's words are summed on their own and mixed, the mixed
+// unit sums then added up: the same multiset of units, the same fingerprint.
+
+import { type Symmetry, NO_SYMMETRY, UNIT_HOLDER } from './symmetry.js';
 
 /** murmur3's 32-bit finaliser. */
 function fmix(h: number): number {
@@ -16,188 +20,201 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
-import { type Symmetry, NO_SYMMETRY, UNIT_HOLDER, plainWords } from './symmetry.js';
+/** A frontier entry: [lane 1, lane 2, count, (index, value) * count]. */
+export const ENTRY_HDR = 3;
+export const entryWords = (buf: Int32Array, at: number): number => ENTRY_HDR + 2 * buf[at + 2];
 
-interface GroupKeys {
-  units: Int32Array[];
-  r1: Int32Array; // per relative position: keys of the two lanes
-  r2: Int32Array;
-  base1: number; // a unit's lane sums in the initial state (the same for every unit)
-  base2: number;
-}
+const HOLDER = 1; // a lock-holder word outside the units: held / free
+const UNIT = 2; // a word of an interchangeable unit (other words: 0, hashed as they are)
 
 const held = (v: number) => (v !== 0 ? 1 : 0);
+const B1 = 0x3c6ef372; // the initial state's lanes
+const B2 = 0x1b873593;
 
 export class Codec {
   readonly n: number;
   private readonly k1: Int32Array; // per-word keys of the two hash lanes
   private readonly k2: Int32Array;
-  private readonly g1: Int32Array; // each word's contribution in the initial state
-  private readonly g2: Int32Array;
-  private readonly base1: number;
-  private readonly base2: number;
-  /** Fingerprint of the last encode(). */
+  private readonly cls: Uint8Array;
+  private readonly unitOf: Int32Array; // UNIT words: their unit, and their position in it
+  private readonly posOf: Int32Array;
+  private readonly units: Int32Array[]; // every unit's words, all groups together
+  private readonly u1: Int32Array; // per position of each unit: keys of the two lanes
+  private readonly u2: Int32Array;
+  private readonly uKeyOff: Int32Array; // where a unit's keys start in u1/u2 (shared by its group)
+  private readonly touched: Int32Array; // units a step wrote to, and their lane deltas
+  private readonly tD1: Int32Array;
+  private readonly tD2: Int32Array;
+  private readonly tMark: Int32Array;
+  private tGen = 0;
+  /** Lanes and fingerprint of the last state hashed. */
+  h1 = B1;
+  h2 = B2;
   hi = 0;
   lo = 0;
-  private h1 = 0; // its two hash lanes
-  private h2 = 0;
 
-  private readonly spans: Int32Array; // the plain variable words as runs [from, to)
-  private readonly holders: Int32Array;
-  private readonly groups: GroupKeys[];
-
-  /**
-   * `vars`: the words that can differ from `init` (the others are never
-   * compared or hashed); `sym`: interchangeable units and lock-holder words.
-   */
   constructor(
     readonly init: Int32Array,
-    vars: Int32Array,
     sym: Symmetry = NO_SYMMETRY,
   ) {
     const n = (this.n = init.length);
-    const plain = plainWords(sym, vars, n);
-    const spans: number[] = [];
-    for (let j = 0; j < plain.length; j++) {
-      if (spans.length && spans[spans.length - 1] === plain[j]) spans[spans.length - 1]++;
-      else spans.push(plain[j], plain[j] + 1);
-    }
-    this.spans = Int32Array.from(spans);
-    this.holders = sym.holders;
     this.k1 = new Int32Array(n);
     this.k2 = new Int32Array(n);
-    this.g1 = new Int32Array(n);
-    this.g2 = new Int32Array(n);
     let seed = 0x9e3779b9;
-    let b1 = 0;
-    let b2 = 0;
+    const next = () => (seed = fmix(seed + 0x6d2b79f5));
     for (let i = 0; i < n; i++) {
-      seed = fmix(seed + 0x6d2b79f5);
-      this.k1[i] = seed;
-      seed = fmix(seed + 0x6d2b79f5);
-      this.k2[i] = seed;
-      this.g1[i] = fmix(init[i] ^ this.k1[i]);
-      this.g2[i] = fmix(Math.imul(init[i], 0x27d4eb2f) + this.k2[i]);
-      b1 = (b1 + this.g1[i]) | 0;
-      b2 = (b2 + this.g2[i]) | 0;
+      this.k1[i] = next();
+      this.k2[i] = next();
     }
-    // holder words and units are hashed whole, not against the initial state
-    for (const i of this.holders) {
-      b1 = (b1 - this.g1[i]) | 0;
-      b2 = (b2 - this.g2[i]) | 0;
-    }
-    for (const g of sym.groups) for (const u of g) for (const i of u) {
-      b1 = (b1 - this.g1[i]) | 0;
-      b2 = (b2 - this.g2[i]) | 0;
-    }
-    this.base1 = b1;
-    this.base2 = b2;
-    this.groups = sym.groups.map((units) => {
-      const len = units[0].length;
-      const r1 = new Int32Array(len);
-      const r2 = new Int32Array(len);
-      let u1 = 0;
-      let u2 = 0;
-      for (let j = 0; j < len; j++) {
-        seed = fmix(seed + 0x6d2b79f5);
-        r1[j] = seed;
-        seed = fmix(seed + 0x6d2b79f5);
-        r2[j] = seed;
-        const v = j === UNIT_HOLDER ? held(init[units[0][j]]) : init[units[0][j]];
-        u1 = (u1 + fmix(v ^ r1[j])) | 0;
-        u2 = (u2 + fmix(Math.imul(v, 0x27d4eb2f) + r2[j])) | 0;
+    this.cls = new Uint8Array(n);
+    for (const i of sym.holders) this.cls[i] = HOLDER;
+    this.unitOf = new Int32Array(n).fill(-1);
+    this.posOf = new Int32Array(n);
+    this.units = [];
+    const keyOff: number[] = [];
+    const u1: number[] = [];
+    const u2: number[] = [];
+    for (const g of sym.groups) {
+      const off = u1.length;
+      for (let j = 0; j < g[0].length; j++) (u1.push(next()), u2.push(next()));
+      for (const u of g) {
+        u.forEach((i, j) => ((this.cls[i] = UNIT), (this.unitOf[i] = this.units.length), (this.posOf[i] = j)));
+        this.units.push(u);
+        keyOff.push(off);
       }
-      return { units, r1, r2, base1: u1, base2: u2 };
-    });
+    }
+    this.u1 = Int32Array.from(u1);
+    this.u2 = Int32Array.from(u2);
+    this.uKeyOff = Int32Array.from(keyOff);
+    const nu = this.units.length;
+    this.touched = new Int32Array(nu);
+    this.tD1 = new Int32Array(nu);
+    this.tD2 = new Int32Array(nu);
+    this.tMark = new Int32Array(nu);
+  }
+
+  /** A unit word's two lane terms (the unit's own mmap_lock holder word counts as held/free). */
+  private unitTerm1(u: number, j: number, v: number): number {
+    return fmix((j === UNIT_HOLDER ? held(v) : v) ^ this.u1[this.uKeyOff[u] + j]);
+  }
+  private unitTerm2(u: number, j: number, v: number): number {
+    return fmix(Math.imul(j === UNIT_HOLDER ? held(v) : v, 0x27d4eb2f) + this.u2[this.uKeyOff[u] + j]);
+  }
+  private s1 = 0; // unitSums' result
+  private s2 = 0;
+  /** Unit u's lane sums in m, relative to the initial state, into s1/s2. */
+  private unitSums(u: number, m: ArrayLike<number>): void {
+    const w = this.units[u];
+    let s1 = 0;
+    let s2 = 0;
+    for (let j = 0; j < w.length; j++) {
+      const i = w[j];
+      const v = m[i];
+      const v0 = this.init[i];
+      if (v === v0) continue;
+      s1 = (s1 + this.unitTerm1(u, j, v) - this.unitTerm1(u, j, v0)) | 0;
+      s2 = (s2 + this.unitTerm2(u, j, v) - this.unitTerm2(u, j, v0)) | 0;
+    }
+    this.s1 = s1;
+    this.s2 = s2;
+  }
+  /** A unit's contribution: a non-linear mix of its sums, so that only whole units commute. */
+  private static mix1(s1: number): number {
+    return fmix(s1 ^ 0x5bd1e995);
+  }
+  private static mix2(s1: number, s2: number): number {
+    return fmix(s2 + Math.imul(s1, 0x01000193));
+  }
+
+  private finish(): void {
+    this.hi = fmix(this.h1 ^ Math.imul(this.h2, 0x9e3779b1)) >>> 0;
+    this.lo = this.h2 >>> 0;
+  }
+
+  /** The lanes of state m from scratch (the initial state, tests): the reference the step updates must agree with. */
+  hash(m: ArrayLike<number>): void {
+    let h1 = B1;
+    let h2 = B2;
+    const init = this.init;
+    for (let i = 0; i < this.n; i++) {
+      const c = this.cls[i];
+      if (c === UNIT) continue;
+      let v = m[i];
+      let v0 = init[i];
+      if (c === HOLDER) ((v = held(v)), (v0 = held(v0)));
+      if (v === v0) continue;
+      h1 = (h1 + fmix(v ^ this.k1[i]) - fmix(v0 ^ this.k1[i])) | 0;
+      h2 = (h2 + fmix(Math.imul(v, 0x27d4eb2f) + this.k2[i]) - fmix(Math.imul(v0, 0x27d4eb2f) + this.k2[i])) | 0;
+    }
+    for (let u = 0; u < this.units.length; u++) {
+      this.unitSums(u, m);
+      const s1 = this.s1;
+      const s2 = this.s2;
+      h1 = (h1 + Codec.mix1(s1) - Codec.mix1(0)) | 0;
+      h2 = (h2 + Codec.mix2(s1, s2) - Codec.mix2(0, 0)) | 0;
+    }
+    this.h1 = h1;
+    this.h2 = h2;
+    this.finish();
   }
 
   /**
-   * Fingerprint m and write its differences from the initial state to out at
-   * `at` as [count, index, value, ...]. Returns the words written. `out` must
-   * have room for 1 + 2n words.
+   * The lanes of a successor: its parent's (p1, p2) plus the terms of the
+   * words the step wrote. `log` holds (index, old, new) triples; a word written
+   * twice telescopes. `m` is the successor.
    */
-  encode(m: Int32Array, out: Int32Array, at: number): number {
-    let w = this.encodePlain(m, out, at + 1);
-    if (this.holders.length || this.groups.length) w = this.encodeSymmetric(m, out, w);
-    out[at] = (w - at - 1) >>> 1;
-    this.hi = fmix(this.h1 ^ Math.imul(this.h2, 0x9e3779b1)) >>> 0;
-    this.lo = this.h2 >>> 0;
-    return w - at;
-  }
-
-  /** The hot loop: words that differ from the initial state, hashed against it. */
-  private encodePlain(m: Int32Array, out: Int32Array, w: number): number {
-    const init = this.init;
-    const k1 = this.k1, k2 = this.k2, g1 = this.g1, g2 = this.g2;
-    const spans = this.spans;
-    let h1 = this.base1;
-    let h2 = this.base2;
-    for (let s = 0; s < spans.length; s += 2) {
-      const to = spans[s + 1];
-      for (let i = spans[s]; i < to; i++) {
-        const v = m[i];
-        if (v === init[i]) continue;
-        h1 = (h1 + fmix(v ^ k1[i]) - g1[i]) | 0;
-        h2 = (h2 + fmix(Math.imul(v, 0x27d4eb2f) + k2[i]) - g2[i]) | 0;
-        out[w++] = i;
-        out[w++] = v;
-      }
-    }
-    this.h1 = h1;
-    this.h2 = h2;
-    return w;
-  }
-
-  /** Lock-holder words (held/free) and interchangeable units (a sum of per-unit hashes). */
-  private encodeSymmetric(m: Int32Array, out: Int32Array, w: number): number {
-    const init = this.init;
-    const k1 = this.k1, k2 = this.k2;
-    let h1 = this.h1;
-    let h2 = this.h2;
-    const holders = this.holders;
-    for (let j = 0; j < holders.length; j++) {
-      const i = holders[j];
-      const v = m[i];
-      h1 = (h1 + fmix(held(v) ^ k1[i])) | 0;
-      h2 = (h2 + fmix(Math.imul(held(v), 0x27d4eb2f) + k2[i])) | 0;
-      if (v === init[i]) continue;
-      out[w++] = i;
-      out[w++] = v;
-    }
-    for (let gi = 0; gi < this.groups.length; gi++) {
-      const g = this.groups[gi];
-      const r1 = g.r1, r2 = g.r2;
-      for (let ui = 0; ui < g.units.length; ui++) {
-        const u = g.units[ui];
-        let u1 = g.base1;
-        let u2 = g.base2;
-        for (let j = 0; j < u.length; j++) {
-          const i = u[j];
-          const v = m[i];
-          const v0 = init[i];
-          if (v === v0) continue;
-          out[w++] = i;
-          out[w++] = v;
-          const a = j === UNIT_HOLDER ? held(v) : v;
-          const b = j === UNIT_HOLDER ? held(v0) : v0;
-          u1 = (u1 + fmix(a ^ r1[j]) - fmix(b ^ r1[j])) | 0;
-          u2 = (u2 + fmix(Math.imul(a, 0x27d4eb2f) + r2[j]) - fmix(Math.imul(b, 0x27d4eb2f) + r2[j])) | 0;
+  step(p1: number, p2: number, log: Int32Array, logN: number, m: ArrayLike<number>): void {
+    let h1 = p1;
+    let h2 = p2;
+    const cls = this.cls, k1 = this.k1, k2 = this.k2;
+    let nt = 0;
+    const gen = ++this.tGen;
+    for (let j = 0; j < logN; j += 3) {
+      const i = log[j];
+      let a = log[j + 1];
+      let b = log[j + 2];
+      const c = cls[i];
+      if (c === UNIT) {
+        const u = this.unitOf[i];
+        const pos = this.posOf[i];
+        if (this.tMark[u] !== gen) {
+          this.tMark[u] = gen;
+          this.touched[nt++] = u;
+          this.tD1[u] = 0;
+          this.tD2[u] = 0;
         }
-        // a non-linear mix per unit, then a sum: the same multiset of units, the same hash
-        h1 = (h1 + fmix(u1 ^ 0x5bd1e995)) | 0;
-        h2 = (h2 + fmix(u2 + Math.imul(u1, 0x01000193))) | 0;
+        this.tD1[u] = (this.tD1[u] + this.unitTerm1(u, pos, b) - this.unitTerm1(u, pos, a)) | 0;
+        this.tD2[u] = (this.tD2[u] + this.unitTerm2(u, pos, b) - this.unitTerm2(u, pos, a)) | 0;
+        continue;
       }
+      if (c === HOLDER) {
+        a = held(a);
+        b = held(b);
+        if (a === b) continue;
+      }
+      h1 = (h1 + fmix(b ^ k1[i]) - fmix(a ^ k1[i])) | 0;
+      h2 = (h2 + fmix(Math.imul(b, 0x27d4eb2f) + k2[i]) - fmix(Math.imul(a, 0x27d4eb2f) + k2[i])) | 0;
+    }
+    for (let x = 0; x < nt; x++) {
+      const u = this.touched[x];
+      this.unitSums(u, m); // the successor's sums; the parent's differ by the step's delta
+      const s1 = this.s1;
+      const s2 = this.s2;
+      const q1 = (s1 - this.tD1[u]) | 0;
+      const q2 = (s2 - this.tD2[u]) | 0;
+      h1 = (h1 + Codec.mix1(s1) - Codec.mix1(q1)) | 0;
+      h2 = (h2 + Codec.mix2(s1, s2) - Codec.mix2(q1, q2)) | 0;
     }
     this.h1 = h1;
     this.h2 = h2;
-    return w;
+    this.finish();
   }
 
-  /** Rebuild a state from an encoded entry. */
+  /** Rebuild a state from an entry (every word: use Expander.load in the hot loop). */
   decode(src: Int32Array, at: number, m: Int32Array): void {
     m.set(this.init);
-    const c = src[at];
-    for (let j = 0, p = at + 1; j < c; j++, p += 2) m[src[p]] = src[p + 1];
+    const c = src[at + 2];
+    for (let j = 0, p = at + ENTRY_HDR; j < c; j++, p += 2) m[src[p]] = src[p + 1];
   }
 }
 
@@ -264,7 +281,7 @@ export class StateQueue {
     }
     this.rBuf = buf;
     this.rAt = this.rPos;
-    this.rPos += 2 + 2 * buf[this.rAt + 1]; // ordinal, count, pairs
+    this.rPos += 1 + entryWords(buf, this.rAt + 1); // ordinal, entry
     this.length--;
     return true;
   }

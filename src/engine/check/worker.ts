@@ -7,10 +7,10 @@ import type { Scenario } from '../../scenario/types.js';
 import { Machine } from '../machine.js';
 import { configFor, type SimOptions } from '../simulate.js';
 import { checkInvariants } from '../../model/invariants.js';
-import { variableWords } from '../../model/layout.js';
 import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
 import { FingerprintTable } from './fptable.js';
-import { Codec, Links, StateQueue } from './store.js';
+import { Codec, ENTRY_HDR, entryWords, Links, StateQueue } from './store.js';
+import { Expander } from './expander.js';
 import { Independence } from './independence.js';
 import { independentNow, terminalViolation, warnViolation } from './bfs.js';
 
@@ -47,28 +47,29 @@ const M = new Machine(init.scenario, configFor(init.scenario, init.sim), init.po
 const L = M.L;
 const nt = L.threads.length;
 const s0 = M.initial();
-const k = M.kernel(s0);
-const codec = new Codec(s0.m, variableWords(L), init.symmetry ? findSymmetry(init.scenario, L, s0.m) : NO_SYMMETRY);
+const codec = new Codec(s0.m, init.symmetry ? findSymmetry(init.scenario, L, s0.m) : NO_SYMMETRY);
+const x = new Expander(M, codec);
+const k = x.k;
+const cur = x.cur;
 const table = new FingerprintTable();
 const links = new Links(nt);
 let queue = new StateQueue(); // this level
 let next = new StateQueue(); // the next level
 const ind = init.por ? new Independence(init.scenario, L) : null;
 const n = s0.m.length;
-const cur = new Int32Array(n);
-const work = new Int32Array(n);
+const work = new Int32Array(n); // a state decoded to check its invariants
 const tOff = L.threads.map((T) => T.off);
 const counts = (id: string) => init.invariant === undefined || init.invariant === id;
 const gidOf = (ord: number) => ord * W + me;
 const owner = (lo: number) => (lo >>> 0) % W;
 
-// the outbox: [parent gid, thread, hi, lo, count, index, value, ...] per successor owned by another worker
+// the outbox: [parent gid, thread, hi, lo, entry...] per successor owned by another worker
 let out = new Int32Array(1 << 16);
 let outW = 0;
 // fingerprints recently handed over (direct-mapped): most successors are reached many times
 const SENT_BITS = 20;
 const sent = new Uint32Array(2 << SENT_BITS);
-const scratch = new Int32Array(1 + 2 * n);
+const scratch = new Int32Array(ENTRY_HDR + 2 * n);
 
 /** Copy `words` words (no subarray views: this runs for every successor). */
 function copy(src: Int32Array, from: number, dst: Int32Array, to: number, words: number): void {
@@ -79,7 +80,7 @@ function copy(src: Int32Array, from: number, dst: Int32Array, to: number, words:
 function adopt(parent: number, thread: number, hi: number, lo: number, enc: Int32Array, at: number): number {
   if (!table.add(hi, lo)) return -1;
   const ord = links.push(parent, thread);
-  const words = 1 + 2 * enc[at];
+  const words = entryWords(enc, at);
   next.reserve(1 + words);
   next.buf[next.at] = ord;
   copy(enc, at, next.buf, next.at + 1, words);
@@ -102,10 +103,8 @@ function expandOne(gid: number, full: boolean): boolean {
   for (let t = 0; t < nt; t++) {
     if (!M.ready(cur, t)) continue;
     if (!full && !independentNow(ind!, cur, tOff, t)) continue;
-    work.set(cur);
-    k.m = work;
     k.warned.length = 0;
-    if (M.step(k, t) === 'blocked') continue;
+    if (x.step(t) === 'blocked') continue;
     nEnabled++;
     stepped++;
     const w = warnViolation(k.warned, counts);
@@ -113,24 +112,33 @@ function expandOne(gid: number, full: boolean): boolean {
       found = { kind: 'transition', parent: gid, thread: t, id: w, message: `kernel WARN ${w}` };
       return false;
     }
-    codec.encode(work, scratch, 0);
     const hi = codec.hi;
     const lo = codec.lo;
     if (owner(lo) === me) {
-      const a = adopt(gid, t, hi, lo, scratch, 0);
+      let a = -1;
+      if (!table.has(hi, lo)) {
+        x.write(scratch, 0);
+        a = adopt(gid, t, hi, lo, scratch, 0);
+      }
       if (a >= 0) {
         found = stateFound(a);
+        x.undo();
         if (found) return false;
-      } else if (!full) return true;
+      } else {
+        x.undo();
+        if (!full) return true;
+      }
     } else {
       const slot = (hi >>> (32 - SENT_BITS)) << 1;
       if (sent[slot] === hi && sent[slot + 1] === lo) {
+        x.undo();
         if (!full) return true;
         continue;
       }
       sent[slot] = hi;
       sent[slot + 1] = lo;
-      const words = 1 + 2 * scratch[0];
+      const words = x.write(scratch, 0);
+      x.undo();
       if (outW + 4 + words > out.length) {
         const bigger = new Int32Array(Math.max(out.length * 2, outW + 4 + words));
         bigger.set(out.subarray(0, outW));
@@ -148,7 +156,6 @@ function expandOne(gid: number, full: boolean): boolean {
     if (!full) return false; // ample set of one thread, its successor new
   }
   if (full && nEnabled === 0) {
-    k.m = cur;
     const v = terminalViolation(M, k, counts);
     if (v) found = { kind: 'state', gid, id: v.id, message: v.message };
     return false;
@@ -167,7 +174,7 @@ function expandLevel(deadline: number): FromWorker {
       break;
     }
     const gid = gidOf(queue.rBuf[queue.rAt]);
-    codec.decode(queue.rBuf, queue.rAt + 1, cur);
+    x.load(queue.rBuf, queue.rAt + 1);
     // an ample set of one thread first; every thread if there is none (or it may close a cycle)
     const full = ind ? expandOne(gid, false) : true;
     if (found) return finishExpand(stepped, found, false);
@@ -197,12 +204,13 @@ function absorb(inbox: Int32Array, words: number): FromWorker {
     const thread = inbox[p + 1];
     const hi = inbox[p + 2] >>> 0;
     const lo = inbox[p + 3] >>> 0;
-    const size = 1 + 2 * inbox[p + 4];
+    const size = entryWords(inbox, p + 4);
     const a = found ? -1 : adopt(parent, thread, hi, lo, inbox, p + 4);
     if (a >= 0) {
       codec.decode(inbox, p + 4, work);
       k.m = work;
       found = stateFound(a);
+      k.m = cur;
     }
     p += 4 + size;
   }
@@ -213,11 +221,10 @@ function absorb(inbox: Int32Array, words: number): FromWorker {
 
 // the initial state belongs to the worker that owns its fingerprint
 {
-  codec.encode(s0.m, scratch, 0);
+  x.writeInitial(scratch, 0);
   let found: Found | undefined;
   if (owner(codec.lo) === me) {
     const a = adopt(0, 0, codec.hi, codec.lo, scratch, 0);
-    k.m = s0.m;
     found = stateFound(a);
     swapLevels();
   }

@@ -19,8 +19,8 @@ export function devRec(k: Kernel, d: number, pgoff: number): number {
 function dax_set_mapping(k: Kernel, d: number, h: number, pgoff: number): void {
   const o = k.r(h);
   if (k.m[o + R_MAPPING]) return;
-  k.m[o + R_MAPPING] = MAPPING_DEV_BASE + d;
-  k.m[o + R_INDEX] = pgoff;
+  k.set(o + R_MAPPING, MAPPING_DEV_BASE + d);
+  k.set(o + R_INDEX, pgoff);
 }
 
 /**
@@ -46,7 +46,7 @@ export function dev_dax_huge_fault(k: Kernel, v: VmaInfo, p: number, order: 0 | 
       const ret = insert_page_into_pte_locked(k, v, p, h, write, false);
       if (ret < 0 && ret !== -16) return SIGBUS;
     }
-    if (R.hasPmd) k.m[pmdAt(v, p)] |= E_TABLE | E_PRESENT;
+    if (R.hasPmd) k.set(pmdAt(v, p), k.m[pmdAt(v, p)] | (E_TABLE | E_PRESENT));
   } else if (k.old) vmf_insert_pfn_huge(k, v, p, h, order === 9 ? 'pmd' : 'pud', write);
   else vmf_insert_folio_huge(k, v, p, h, order === 9 ? 'pmd' : 'pud', write);
   return 0;

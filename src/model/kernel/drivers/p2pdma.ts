@@ -45,19 +45,19 @@ export function p2pmem_alloc_mmap(k: Kernel, v: VmaInfo): number {
   for (let j = 0; j < R.npages; j++) {
     const r = first + j;
     const o = k.r(r);
-    k.m[o + R_USERS] = 1;
+    k.set(o + R_USERS, 1);
     if (!k.old) {
       // The assertion was written for the old birth refcount of 1: it fires on every page until the Jan 2026 fix.
       const rc = k.m[o + R_REF];
       const fires = k.fix('pci-p2pdma-fix-p2pmem-alloc-mmap-warning-condition') ? rc !== 0 : rc === 0;
       if (fires) k.warn('warn-p2pmem-alloc-mmap-refcount', 'p2pmem_alloc_mmap', `VM_WARN_ON_ONCE_PAGE (CONFIG_DEBUG_VM): ${D.name}:${k.L.recPfn[r]} has refcount ${rc}`);
-      k.m[o + R_REF] = 1; // set_page_count(page, 1)
-      k.m[o + R_DRV] = 1;
+      k.set(o + R_REF, 1); // set_page_count(page, 1)
+      k.set(o + R_DRV, 1);
     }
     const ret = vm_insert_page(k, v, j, r);
     if (ret) return -ret;
     pgmapPageGet(k, d, false); // percpu_ref_get(ref): this page's pgmap reference, dropped by p2pdma_page_free
-    k.m[o + R_DRV]--;
+    k.add(o + R_DRV, -1);
     folio_put(k, r, 'p2pmem_alloc_mmap'); // put_page: the PTE now holds the only reference
   }
   pgmapPagePut(k, d, 'p2pmem_alloc_mmap'); // percpu_ref_put of the reference held across the loop
@@ -72,7 +72,7 @@ export function p2pmem_alloc_mmap(k: Kernel, v: VmaInfo): number {
  */
 export function emitP2pdmaUnmapMappings(b: Builder, d: number): void {
   b.step('pci_p2pdma_unmap_mappings', 'remove p2pmem/allocate: unmap every user mapping', (k) => {
-    k.m[k.L.devices[d].off + D_ALIVE] = 0;
+    k.set(k.L.devices[d].off + D_ALIVE, 0);
     unmap_device_mappings(k, d, 'pci_p2pdma_unmap_mappings');
     return NEXT;
   });

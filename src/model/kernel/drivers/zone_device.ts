@@ -32,13 +32,13 @@ export function emitDriverPageOp(b: Builder, op: 'page_alloc' | 'page_get' | 'pa
       b.step('folio_get', 'the driver takes a reference', (k) => {
         if (k.m[k.r(r) + R_REF] <= 0) k.warn('folio-get-on-free-page', 'folio_get', `VM_BUG_ON (CONFIG_DEBUG_VM): reference taken on free page ${name(k, r)}`);
         folio_ref_add(k, r, 1, 'folio_get');
-        k.m[k.r(r) + R_DRV]++;
+        k.add(k.r(r) + R_DRV, 1);
         return NEXT;
       });
       return;
     case 'page_put':
       b.step('put_page', 'the driver drops a reference', (k) => {
-        if (k.m[k.r(r) + R_DRV] > 0) k.m[k.r(r) + R_DRV]--;
+        if (k.m[k.r(r) + R_DRV] > 0) k.add(k.r(r) + R_DRV, -1);
         folio_put(k, r, 'put_page');
         return NEXT;
       });

@@ -20,10 +20,10 @@ export function allocBlock(k: Kernel, f: number, i: number, caller: string): num
     const r = d.recBase + b;
     const o = k.r(r);
     if (k.m[o + R_USERS] === 0) {
-      k.m[o + R_USERS] = 1;
-      k.m[o + R_GEN]++;
-      k.m[F.extOff + i] = r + 1;
-      k.m[F.off + F_META_DIRTY] = 1; // the extent change is in the log, not yet on disk
+      k.set(o + R_USERS, 1);
+      k.add(o + R_GEN, 1);
+      k.set(F.extOff + i, r + 1);
+      k.set(F.off + F_META_DIRTY, 1); // the extent change is in the log, not yet on disk
       const gen = k.m[o + R_GEN];
       k.note(caller, `block ${b} of ${d.name} allocated to ${F.name}@${i * 4096}${gen > 1 ? ` (reused: allocation #${gen})` : ''}`);
       return r;
@@ -37,10 +37,10 @@ export function releaseBlock(k: Kernel, f: number, i: number, caller: string): v
   const F = k.L.files[f];
   const r = k.m[F.extOff + i] - 1;
   if (r < 0) return;
-  k.m[F.extOff + i] = 0;
-  k.m[F.off + F_META_DIRTY] = 1;
+  k.set(F.extOff + i, 0);
+  k.set(F.off + F_META_DIRTY, 1);
   const o = k.r(r);
-  if (--k.m[o + R_USERS] === 0) {
+  if (k.add(o + R_USERS, -1) === 0) {
     k.note(caller, `block ${k.L.recPfn[r]} of ${k.L.devices[k.L.recDevice[r]].name} freed (was ${F.name}@${i * 4096})`);
   }
 }

@@ -65,11 +65,11 @@ function dax_folio_init(k: Kernel, x: number): void {
   if (k.m[k.r(h) + R_ORDER] !== 0) k.warn('warn-dax-folio-init-large', 'dax_folio_init', `folio rec${h} is already large`);
   if (order > 0) {
     for (let j = 0; j < 1 << order; j++) {
-      k.m[k.r(h + j) + R_HEAD] = h;
+      k.set(k.r(h + j) + R_HEAD, h);
       if (j > 0 && k.m[k.r(h + j) + R_REF] !== 0)
         k.warn('warn-dax-folio-init-refcount', 'dax_folio_init', `tail page rec${h + j} has refcount ${k.m[k.r(h + j) + R_REF]}`);
     }
-    k.m[k.r(h) + R_ORDER] = order;
+    k.set(k.r(h) + R_ORDER, order);
     if (k.m[k.r(h) + R_REF] !== 0)
       k.warn('warn-dax-folio-init-refcount', 'dax_folio_init', `folio rec${h} has refcount ${k.m[k.r(h) + R_REF]} at init`);
     k.note('dax_folio_init', `rec${h}: compound folio of order ${order}`);
@@ -80,17 +80,17 @@ function dax_folio_init(k: Kernel, x: number): void {
 export function dax_folio_put(k: Kernel, h: number): number {
   const o = k.r(h);
   const shared = k.m[o + R_MAPPING] === 0 && k.m[o + R_INDEX] > 0;
-  const ref = shared ? --k.m[o + R_INDEX] : 0;
+  const ref = shared ? k.add(o + R_INDEX, -1) : 0;
   if (ref) return ref;
-  k.m[o + R_MAPPING] = 0;
+  k.set(o + R_MAPPING, 0);
   const order = k.m[o + R_ORDER];
   if (!order) return 0;
   for (let j = 0; j < 1 << order; j++) {
     const po = k.r(h + j);
-    k.m[po + R_HEAD] = h + j;
-    k.m[po + R_ORDER] = 0;
-    k.m[po + R_MAPPING] = 0;
-    k.m[po + R_INDEX] = 0;
+    k.set(po + R_HEAD, h + j);
+    k.set(po + R_ORDER, 0);
+    k.set(po + R_MAPPING, 0);
+    k.set(po + R_INDEX, 0);
     if (k.m[po + R_REF] !== 0)
       k.warn('warn-dax-folio-put-split-refcount', 'dax_folio_put', `page rec${h + j} has refcount ${k.m[po + R_REF]} while its folio is split`);
   }
@@ -108,14 +108,14 @@ export function dax_associate_entry(k: Kernel, f: number, x: number, index: numb
       if (shared) {
         // dax_page_share_get: a page mapped regularly before restarts the count at 1
         if (k.m[o + R_MAPPING] !== MAPPING_DAX_SHARED) {
-          if (k.m[o + R_MAPPING]) k.m[o + R_INDEX] = 1;
-          k.m[o + R_MAPPING] = MAPPING_DAX_SHARED;
+          if (k.m[o + R_MAPPING]) k.set(o + R_INDEX, 1);
+          k.set(o + R_MAPPING, MAPPING_DAX_SHARED);
         }
-        k.m[o + R_INDEX]++;
+        k.add(o + R_INDEX, 1);
       } else {
         if (k.m[o + R_MAPPING]) k.warn('warn-dax-associate-entry-mapping-set', 'dax_associate_entry', `page rec${h + j} already has a mapping`);
-        k.m[o + R_MAPPING] = f + 1;
-        k.m[o + R_INDEX] = index + j;
+        k.set(o + R_MAPPING, f + 1);
+        k.set(o + R_INDEX, index + j);
       }
     }
     return;
@@ -125,18 +125,18 @@ export function dax_associate_entry(k: Kernel, f: number, x: number, index: numb
   if (shared && (k.m[o + R_MAPPING] !== 0 || isShared)) {
     if (k.m[o + R_MAPPING] !== 0) {
       // dax_folio_make_shared: mapping NULL, share (overlaying index) 1
-      k.m[o + R_MAPPING] = 0;
-      k.m[o + R_INDEX] = 1;
+      k.set(o + R_MAPPING, 0);
+      k.set(o + R_INDEX, 1);
     }
     if (!k.m[o + R_INDEX]) k.warn('warn-dax-associate-entry-share', 'dax_associate_entry', `folio rec${h} has share 0`);
     if (entryOrder(x) !== k.m[o + R_ORDER])
       k.warn('warn-dax-associate-entry-order', 'dax_associate_entry', `entry order ${entryOrder(x)} != folio order ${k.m[o + R_ORDER]}`);
-    k.m[o + R_INDEX]++;
+    k.add(o + R_INDEX, 1);
   } else {
     if (k.m[o + R_MAPPING]) k.warn('warn-dax-associate-entry-mapping-set', 'dax_associate_entry', `folio rec${h} already has a mapping`);
     dax_folio_init(k, x);
-    k.m[o + R_MAPPING] = f + 1;
-    k.m[o + R_INDEX] = index;
+    k.set(o + R_MAPPING, f + 1);
+    k.set(o + R_INDEX, index);
   }
 }
 
@@ -157,26 +157,26 @@ export function dax_disassociate_entry(k: Kernel, f: number, x: number, trunc: b
     if (trunc && k.m[o + R_REF] > 1)
       k.warn('warn-dax-disassociate-entry-busy', 'dax_disassociate_entry', `truncating page rec${h + j} with refcount ${k.m[o + R_REF]} (> 1: still DMA-busy)`);
     if (k.m[o + R_MAPPING] === MAPPING_DAX_SHARED) {
-      if (--k.m[o + R_INDEX] > 0) continue; // dax_page_share_put: still shared
+      if (k.add(o + R_INDEX, -1) > 0) continue; // dax_page_share_put: still shared
     } else if (k.m[o + R_MAPPING] && k.m[o + R_MAPPING] !== f + 1) {
       k.warn('warn-dax-disassociate-entry-mapping', 'dax_disassociate_entry', `page rec${h + j} belongs to another mapping`);
     }
-    k.m[o + R_MAPPING] = 0;
-    k.m[o + R_INDEX] = 0;
+    k.set(o + R_MAPPING, 0);
+    k.set(o + R_INDEX, 0);
   }
 }
 
 /** Erase an entry (xas_store NULL), fix nrpages and wake every waiter (WAKE_ALL). */
 function eraseEntry(k: Kernel, f: number, slot: number): void {
   const x = k.m[slot];
-  k.m[slot] = 0;
-  k.m[k.L.files[f].off + F_NRPAGES] -= 1 << entryOrder(x);
+  k.set(slot, 0);
+  k.add(k.L.files[f].off + F_NRPAGES, -(1 << entryOrder(x)));
   dax_wake_entry(k, f, slotIndex(k, f, slot), true);
 }
 
 /** dax_unlock_entry (fs/dax.c): clear DAX_LOCKED and wake the next waiter (WAKE_NEXT). */
 export function dax_unlock_entry(k: Kernel, f: number, slot: number): void {
-  k.m[slot] &= ~X_LOCKED;
+  k.set(slot, k.m[slot] & (~X_LOCKED));
   dax_wake_entry(k, f, slotIndex(k, f, slot), false);
 }
 
@@ -190,7 +190,7 @@ export function dax_insert_entry(
 ): number {
   const x = k.m[slot];
   const start = slotIndex(k, f, slot);
-  if (dirty) k.m[k.L.files[f].off + F_DIRTY_INODE] = 1; // __mark_inode_dirty(I_DIRTY_PAGES)
+  if (dirty) k.set(k.L.files[f].off + F_DIRTY_INODE, 1); // __mark_inode_dirty(I_DIRTY_PAGES)
   if (shared || (x & X_ZERO && !(flags & X_ZERO))) {
     if (x & X_PMD) unmap_mapping_pages(k, f, start, PMD_NR, false, 'dax_insert_entry');
     else unmap_mapping_pages(k, f, index, 1, false, 'dax_insert_entry');
@@ -205,7 +205,7 @@ export function dax_insert_entry(
   }
   if (dirty) nx |= X_DIRTY;
   if (shared && dirty) nx |= X_TOWRITE;
-  k.m[slot] = nx;
+  k.set(slot, nx);
   return nx;
 }
 
@@ -251,10 +251,10 @@ function grab_mapping_entry(k: Kernel, t: number, f: number, index: number, orde
     x = 0;
   }
   if (x) {
-    k.m[slot] = x | X_LOCKED;
+    k.set(slot, x | X_LOCKED);
   } else {
-    k.m[slot] = X_EMPTY | X_LOCKED | (order > 0 ? X_PMD : 0);
-    k.m[F.off + F_NRPAGES] += 1 << order;
+    k.set(slot, X_EMPTY | X_LOCKED | (order > 0 ? X_PMD : 0));
+    k.add(F.off + F_NRPAGES, 1 << order);
   }
   return slot;
 }
@@ -293,7 +293,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
     if (index * 4096 >= k.m[k.L.files[file].off + F_ISIZE]) return failUnlock(k, t, SIGBUS, unlockFs);
     const r = grab_mapping_entry(k, t, file, index, 0, grab);
     if (r === grab.pc) return r;
-    k.m[k.L.threads[t].off + SLOT] = r;
+    k.set(k.L.threads[t].off + SLOT, r);
     return NEXT;
   });
   b.step('dax_iomap_pte_fault', 'iomap_begin, dax_insert_entry, temporary folio reference', (k, t) => {
@@ -335,9 +335,9 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
     if (!k.old) {
       const h = xaRec(x) >= 0 ? folioOf(k, xaRec(x)) : folioOf(k, r);
       folio_ref_add(k, h, 1, 'dax_fault_iter'); // folio_ref_inc: insertion needs refcount >= 1
-      k.m[to + T_TEMPREF] = h + 1;
+      k.set(to + T_TEMPREF, h + 1);
     }
-    k.m[to + SLOT + 1 - 1] = slot;
+    k.set(to + SLOT + 1 - 1, slot);
     return NEXT;
   });
   b.step('vmf_insert_page_mkwrite', 'insert the PTE, drop the temporary reference, unlock the entry', (k, t) => {
@@ -353,7 +353,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
       const ret = insert_page_into_pte_locked(k, s.v, p, page, s.write, false);
       if (ret < 0 && ret !== -16) err = SIGBUS; // -EBUSY is success; other errors SIGBUS (vmf_insert_page_mkwrite)
       const h = k.m[to + T_TEMPREF] - 1;
-      k.m[to + T_TEMPREF] = 0;
+      k.set(to + T_TEMPREF, 0);
       folio_put(k, h, 'dax_fault_iter');
     }
     markTable(k, s.v, p);
@@ -385,7 +385,7 @@ function unlockEntryAnd(k: Kernel, f: number, slot: number, to: Label, _u: Label
 
 /** A PTE under this PMD means a page table hangs there (pte_alloc). */
 function markTable(k: Kernel, v: VmaInfo, p: number): void {
-  if (region(k, v).hasPmd) k.m[pmdAt(v, p)] |= E_TABLE | E_PRESENT;
+  if (region(k, v).hasPmd) k.set(pmdAt(v, p), k.m[pmdAt(v, p)] | (E_TABLE | E_PRESENT));
 }
 
 /** Allocate the CoW destination of a shared block and remap the file page to it (xfs_reflink_end_cow). */
@@ -404,9 +404,9 @@ function cowBlock(k: Kernel, f: number, index: number, old: number): number {
 function dax_fault_cow_page(k: Kernel, t: number, s: FaultSite, f: number, slot: number, _r: number, unlockFs: Label): number {
   const p = k.m[k.L.threads[t].off + s.pLocal];
   const po = k.L.processes[s.v.process].off;
-  k.m[s.v.off + V_ANON_VMA] = 1; // anon_vma_prepare
-  k.m[pteAt(s.v, p)] = mkLeaf(-1, E_PRESENT | E_ANON | E_WRITE | E_DIRTY);
-  k.m[po + P_RSS_ANON]++;
+  k.set(s.v.off + V_ANON_VMA, 1); // anon_vma_prepare
+  k.set(pteAt(s.v, p), mkLeaf(-1, E_PRESENT | E_ANON | E_WRITE | E_DIRTY));
+  k.add(po + P_RSS_ANON, 1);
   markTable(k, s.v, p);
   k.note('dax_fault_cow_page', `private copy of ${k.L.files[f].name} page installed as an anonymous page`);
   return unlockEntryAnd(k, f, slot, s.done, unlockFs, t);
@@ -439,7 +439,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
     const r = grab_mapping_entry(k, t, file, index, PMD_ORDER, grab);
     if (r === GRAB_FALLBACK) return fallback.pc;
     if (r === grab.pc) return r;
-    k.m[to + SLOT] = r;
+    k.set(to + SLOT, r);
     return NEXT;
   });
   b.step('dax_iomap_pmd_fault', 'iomap_begin, dax_insert_entry, temporary folio reference', (k, t) => {
@@ -478,7 +478,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
     const x = dax_insert_entry(k, file, slot, index, first, X_PMD, false, s.write);
     if (!k.old) {
       folio_ref_add(k, xaRec(x), 1, 'dax_fault_iter');
-      k.m[to + T_TEMPREF] = xaRec(x) + 1;
+      k.set(to + T_TEMPREF, xaRec(x) + 1);
     }
     return NEXT;
   });
@@ -491,7 +491,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
     if (k.old) vmf_insert_pfn_huge(k, s.v, p, h, 'pmd', s.write);
     else {
       vmf_insert_folio_huge(k, s.v, p, h, 'pmd', s.write);
-      k.m[to + T_TEMPREF] = 0;
+      k.set(to + T_TEMPREF, 0);
       folio_put(k, h, 'dax_fault_iter');
     }
     return unlockEntryAnd(k, file, slot, s.done, unlockFs, t);
@@ -523,13 +523,13 @@ export function wp_page_copy(k: Kernel, v: VmaInfo, p: number): void {
   const at = pteAt(v, p);
   const e = k.m[at];
   const po = k.L.processes[v.process].off;
-  k.m[v.off + V_ANON_VMA] = 1;
-  k.m[at] = mkLeaf(-1, E_PRESENT | E_ANON | E_WRITE | E_DIRTY);
-  k.m[po + P_RSS_ANON]++;
+  k.set(v.off + V_ANON_VMA, 1);
+  k.set(at, mkLeaf(-1, E_PRESENT | E_ANON | E_WRITE | E_DIRTY));
+  k.add(po + P_RSS_ANON, 1);
   if (!(e & (E_ZERO | E_SPECIAL | E_DEVMAP))) {
     const page = leafRec(e);
     folio_remove_rmap_pte(k, page);
-    k.m[po + P_RSS_FILE]--;
+    k.add(po + P_RSS_FILE, -1);
     folio_put(k, folioOf(k, page), 'wp_page_copy');
   }
   k.note('wp_page_copy', `private CoW at page ${p}: the DAX page is replaced by an anonymous copy`);
@@ -589,9 +589,9 @@ export function emitLayoutBusyScan(b: Builder, file: (k: Kernel, t: number) => n
   b.step('dax_layout_busy_page_range', 'unmap_mapping_pages over the whole file', (k, t) => {
     const f = file(k, t);
     const to = k.L.threads[t].off;
-    k.m[to + IDX] = 0;
-    k.m[to + MODE] = 0;
-    k.m[to + BUSY] = 0;
+    k.set(to + IDX, 0);
+    k.set(to + MODE, 0);
+    k.set(to + BUSY, 0);
     if (!k.fix('fs-dax-return-unmapped-busy-pages') && k.m[k.L.files[f].off + F_MAPPED] === 0) {
       k.note('dax_layout_busy_page_range', `${k.L.files[f].name} has no user mapping (!mapping_mapped): scan skipped`);
       return noneBusy.pc;
@@ -607,7 +607,7 @@ export function emitLayoutBusyScan(b: Builder, file: (k: Kernel, t: number) => n
       // wait_entry_unlocked_exclusive (v6.15): xas_pause moved the index on before the sleep, so the reload
       // (xas_load) and the walk go on after the entry waited for, which is never examined
       k.note('wait_entry_unlocked_exclusive', `woken after xas_pause: the walk resumes at ${k.L.files[f].name} index ${k.m[to + IDX]}; the entry waited for is skipped`);
-      k.m[to + MODE] = 0;
+      k.set(to + MODE, 0);
     }
     for (;;) {
       const slot = nextEntry(k, f, k.m[to + IDX], ALL);
@@ -619,22 +619,22 @@ export function emitLayoutBusyScan(b: Builder, file: (k: Kernel, t: number) => n
         if (!k.fix('fs-dax-dont-skip-locked-entries') && k.m[to + MODE] === 0) {
           // get_unlocked_entry() moves on to the next present entry: this one is never examined (bug 03)
           k.note('dax_layout_busy_page_range', `locked entry ${k.L.files[f].name}@${at} skipped`);
-          k.m[to + MODE] = 1;
-          k.m[to + IDX] = after;
+          k.set(to + MODE, 1);
+          k.set(to + IDX, after);
           continue;
         }
         // wait_entry_unlocked_exclusive (or get_unlocked_entry's own wait): sleep, then reload
         if (k.fix('fs-dax-dont-skip-locked-entries') && !k.fix('fs-dax-fix-dont-skip-locked-entries')) {
-          k.m[to + IDX] = after; // xas_pause: the reload happens at the next index (03-fix bug)
-          k.m[to + MODE] = 2;
-        } else k.m[to + IDX] = at;
+          k.set(to + IDX, after); // xas_pause: the reload happens at the next index (03-fix bug)
+          k.set(to + MODE, 2);
+        } else k.set(to + IDX, at);
         return sleepOn(k, t, keyEntry(f, at), scan);
       }
-      k.m[to + MODE] = 0;
+      k.set(to + MODE, 0);
       const busy = dax_busy_page(k, x);
-      k.m[to + IDX] = after;
+      k.set(to + IDX, after);
       if (busy >= 0) {
-        k.m[to + BUSY] = busy + 1;
+        k.set(to + BUSY, busy + 1);
         k.note('dax_layout_busy_page_range', `${k.L.files[f].name}@${at}: page rec${busy} is busy (refcount ${k.m[k.r(busy) + R_REF]})`);
         return wait.pc;
       }
@@ -690,7 +690,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
 export function emitDeleteMappingRange(b: Builder, file: (k: Kernel, t: number) => number): void {
   const IDX = b.local();
   b.step('dax_delete_mapping_range', 'start', (k, t) => {
-    k.m[k.L.threads[t].off + IDX] = 0;
+    k.set(k.L.threads[t].off + IDX, 0);
     return NEXT;
   });
   const loop = b.here();
@@ -706,14 +706,14 @@ export function emitDeleteMappingRange(b: Builder, file: (k: Kernel, t: number) 
       if (x & X_LOCKED) {
         // wait_entry_unlocked_exclusive: xas_reset reloads this entry; v6.15's xas_pause the next index
         const reset = k.fix('fs-dax-fix-dont-skip-locked-entries');
-        k.m[to + IDX] = reset ? at : after;
+        k.set(to + IDX, reset ? at : after);
         if (!reset) k.note('wait_entry_unlocked_exclusive', `${k.L.files[f].name}@${at} is locked: sleep; xas_pause makes the walk resume at index ${after}, past it`);
         return sleepOn(k, t, keyEntry(f, at), loop);
       }
       dax_disassociate_entry(k, f, x, true);
       eraseEntry(k, f, slot);
       k.note('dax_delete_mapping_range', `${k.L.files[f].name}@${at}: entry deleted`);
-      k.m[to + IDX] = after;
+      k.set(to + IDX, after);
     }
   });
 }
@@ -732,7 +732,7 @@ export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number
     const f = file(k, t);
     const i = from(k, t);
     const s = i < k.L.files[f].maxPages ? entrySlot(k, f, i) : -1;
-    k.m[k.L.threads[t].off + IDX] = s >= 0 && k.m[s] ? slotIndex(k, f, s) : i;
+    k.set(k.L.threads[t].off + IDX, s >= 0 && k.m[s] ? slotIndex(k, f, s) : i);
     return NEXT;
   });
   const loop = b.here();
@@ -746,7 +746,7 @@ export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number
       const x = k.m[slot];
       const at = slotIndex(k, f, slot);
       if (x & X_LOCKED) {
-        k.m[tw + IDX] = at; // __dax_invalidate_entry waits for the entry (get_next_unlocked_entry)
+        k.set(tw + IDX, at); // __dax_invalidate_entry waits for the entry (get_next_unlocked_entry)
         return sleepOn(k, t, keyEntry(f, at), loop);
       }
       if (k.fix('fs-dax-always-remove-dax-page-cache-entries'))
@@ -754,7 +754,7 @@ export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number
       dax_disassociate_entry(k, f, x, true);
       eraseEntry(k, f, slot);
       k.note('dax_delete_mapping_entry', `${k.L.files[f].name}@${at}: entry deleted`);
-      k.m[tw + IDX] = at + (1 << entryOrder(x));
+      k.set(tw + IDX, at + (1 << entryOrder(x)));
     }
   });
 }
@@ -773,8 +773,8 @@ export function emitWriteback(b: Builder, file: number): void {
   const done = new Label();
   b.step('tag_pages_for_writeback', 'tag dirty entries TOWRITE', (k, t) => {
     const F = k.L.files[file];
-    for (let i = 0; i < F.maxPages; i++) if (k.m[F.xaOff + i] & X_DIRTY) k.m[F.xaOff + i] |= X_TOWRITE;
-    k.m[k.L.threads[t].off + IDX] = 0;
+    for (let i = 0; i < F.maxPages; i++) if (k.m[F.xaOff + i] & X_DIRTY) k.set(F.xaOff + i, k.m[F.xaOff + i] | (X_TOWRITE));
+    k.set(k.L.threads[t].off + IDX, 0);
     return NEXT;
   });
   const loop = b.here();
@@ -787,13 +787,13 @@ export function emitWriteback(b: Builder, file: number): void {
       const x = k.m[slot];
       const at = slotIndex(k, file, slot);
       if (!(x & X_TOWRITE)) {
-        k.m[to + IDX] = at + (1 << entryOrder(x));
+        k.set(to + IDX, at + (1 << entryOrder(x)));
         continue;
       }
       if (x & X_LOCKED) return sleepOn(k, t, keyEntry(file, at), loop);
-      k.m[slot] = (x | X_LOCKED) & ~X_TOWRITE;
-      k.m[to + SLOT] = slot;
-      k.m[to + IDX] = at + (1 << entryOrder(x));
+      k.set(slot, (x | X_LOCKED) & ~X_TOWRITE);
+      k.set(to + SLOT, slot);
+      k.set(to + IDX, at + (1 << entryOrder(x)));
       return NEXT;
     }
   });
@@ -808,15 +808,15 @@ export function emitWriteback(b: Builder, file: number): void {
         if (p < 0 || p >= R.npages) continue;
         if (R.hasPmd) {
           const e = k.m[pmdAt(v, p)];
-          if (e & E_PRESENT && !(e & E_TABLE)) k.m[pmdAt(v, p)] = e & ~(E_WRITE | E_DIRTY);
+          if (e & E_PRESENT && !(e & E_TABLE)) k.set(pmdAt(v, p), e & ~(E_WRITE | E_DIRTY));
         }
         if (R.hasPte && covers(k, v, p)) {
           const e = k.m[pteAt(v, p)];
-          if (e & E_PRESENT && !(e & E_ANON)) k.m[pteAt(v, p)] = e & ~(E_WRITE | E_DIRTY);
+          if (e & E_PRESENT && !(e & E_ANON)) k.set(pteAt(v, p), e & ~(E_WRITE | E_DIRTY));
         }
       }
     }
-    k.m[slot] &= ~X_DIRTY;
+    k.set(slot, k.m[slot] & (~X_DIRTY));
     dax_unlock_entry(k, file, slot);
     k.note('dax_writeback_one', `${k.L.files[file].name}@${at} written back and write-protected`);
     return loop.pc;

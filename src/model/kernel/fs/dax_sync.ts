@@ -40,7 +40,7 @@ export function needDsync(k: Kernel, file: number, slot: number, to: Label): num
 export function xfs_log_force_inode(k: Kernel, file: number, caller: string): void {
   const o = k.L.files[file].off;
   if (k.m[o + F_META_DIRTY]) k.note(caller, `${k.L.files[file].name}: log forced, metadata durable`);
-  k.m[o + F_META_DIRTY] = 0;
+  k.set(o + F_META_DIRTY, 0);
 }
 
 export function emitLogForce(b: Builder, file: number): void {
@@ -91,7 +91,7 @@ export function emitDaxFinishSyncFault(b: Builder, s: FaultSite, order: number, 
       invalidate_unlock_shared(k, f);
       return s.done.pc;
     }
-    k.m[slot] = x | X_DIRTY; // xas_set_mark(PAGECACHE_TAG_DIRTY); the lock is held only within this step
+    k.set(slot, x | X_DIRTY); // xas_set_mark(PAGECACHE_TAG_DIRTY); the lock is held only within this step
     let err = 0;
     if (order === 0) {
       if (k.old) insert_pfn(k, s.v, p, r, true, false); // vmf_insert_mixed_mkwrite
@@ -102,7 +102,7 @@ export function emitDaxFinishSyncFault(b: Builder, s: FaultSite, order: number, 
         if (ret < 0 && ret !== -16) err = SIGBUS;
         folio_put(k, h, 'dax_insert_pfn_mkwrite');
       }
-      if (region(k, s.v).hasPmd) k.m[pmdAt(s.v, p)] |= E_TABLE | E_PRESENT;
+      if (region(k, s.v).hasPmd) k.set(pmdAt(s.v, p), k.m[pmdAt(s.v, p)] | (E_TABLE | E_PRESENT));
     } else if (k.old) vmf_insert_pfn_huge(k, s.v, p, r, 'pmd', true);
     else {
       folio_ref_add(k, r, 1, 'dax_insert_pfn_mkwrite');

@@ -41,7 +41,7 @@ export function emitTruncate(b: Builder, f: number, size: number): void {
   emitLockInode(b, f);
   emitBreakLayout(b, { file: () => f, lock: 'mmaplock', final: false });
   b.step('truncate_setsize', 'i_size_write, then unmap_mapping_range past the new EOF', (k) => {
-    k.m[k.L.files[f].off + F_ISIZE] = size;
+    k.set(k.L.files[f].off + F_ISIZE, size);
     unmap_mapping_pages(k, f, pagesUp(size), ALL, true, 'truncate_pagecache');
     return NEXT;
   });
@@ -85,8 +85,8 @@ export function emitEvict(b: Builder, select: (k: Kernel, t: number) => number, 
   b.step('iput', 'last reference dropped: pick the inode to evict', (k, t) => {
     const f = select(k, t);
     if (f < 0) return done.pc;
-    k.m[k.L.files[f].off + F_EVICTED] = 1; // I_FREEING
-    k.m[k.L.threads[t].off + FILE] = f + 1;
+    k.set(k.L.files[f].off + F_EVICTED, 1); // I_FREEING
+    k.set(k.L.threads[t].off + FILE, f + 1);
     k.note('evict', `evicting ${k.L.files[f].name}`);
     return NEXT;
   });
@@ -99,7 +99,7 @@ export function emitEvict(b: Builder, select: (k: Kernel, t: number) => number, 
   b.step('xfs_inactive', 'free an unlinked inode\'s blocks', (k, t) => {
     const f = file(k, t);
     if (k.m[k.L.files[f].off + F_NLINK] === 0) freeBlocks(k, f, 0, ALL, 'xfs_inactive');
-    k.m[k.L.files[f].off + F_EVICTED] = 2;
+    k.set(k.L.files[f].off + F_EVICTED, 2);
     return next.pc;
   });
   b.mark(done);
@@ -119,7 +119,7 @@ export function firstEvictable(k: Kernel): number {
 /** unlink(2): drop the link; with no mapping left the inode is evicted now. */
 export function emitUnlink(b: Builder, f: number): void {
   b.step('vfs_unlink', 'drop the last link', (k) => {
-    k.m[k.L.files[f].off + F_NLINK] = 0;
+    k.set(k.L.files[f].off + F_NLINK, 0);
     return NEXT;
   });
   emitEvict(b, (k) => (evictable(k, f) ? f : -1));
@@ -139,7 +139,7 @@ export function emitUnmount(b: Builder, d: number): void {
     },
     (k) => {
       const D = k.L.devices[d];
-      k.m[D.off + D_MOUNTED] = 0;
+      k.set(D.off + D_MOUNTED, 0);
       for (let r = D.recBase; r < D.recBase + D.nrecs; r++) {
         const h = gupHoldersOf(k, r);
         if (h.length)
@@ -171,12 +171,12 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
       const x = k.m[slot];
       if (x && !(x & (X_LOCKED | X_DIRTY | X_TOWRITE))) {
         dax_disassociate_entry(k, f, x, false);
-        k.m[slot] = 0;
+        k.set(slot, 0);
         k.note('dax_invalidate_mapping_entry_sync', `${F.name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
       }
     }
     const o = F.off + F_ISIZE;
-    k.m[o] = Math.max(k.m[o], offset + len);
+    k.set(o, Math.max(k.m[o], offset + len));
     inode_unlock(k, f);
     return NEXT;
   });
@@ -204,11 +204,11 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
       const sr = fileBlock(k, src, Math.floor(offset / 4096) + j);
       releaseBlock(k, dst, first + j, 'xfs_reflink_remap_blocks');
       if (sr < 0) continue;
-      k.m[Fd.extOff + first + j] = sr + 1;
-      k.m[k.r(sr) + R_USERS]++;
+      k.set(Fd.extOff + first + j, sr + 1);
+      k.add(k.r(sr) + R_USERS, 1);
     }
     const o = Fd.off + F_ISIZE;
-    k.m[o] = Math.max(k.m[o], dstOffset + len);
+    k.set(o, Math.max(k.m[o], dstOffset + len));
     k.note('xfs_reflink_remap_blocks', `${Fd.name}@${dstOffset} now shares ${n} block(s) of ${k.L.files[src].name}@${offset}`);
     invalidate_unlock(k, a); // xfs_iunlock2_io_mmap
     if (c !== a) invalidate_unlock(k, c);
@@ -228,7 +228,7 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
 export function emitRemoveDevice(b: Builder, d: number): void {
   b.step('kill_dax', 'dax device dead; unmap every user mapping', (k) => {
     const D = k.L.devices[d];
-    k.m[D.off + D_ALIVE] = 0;
+    k.set(D.off + D_ALIVE, 0);
     if (D.type === 'devdax') unmap_device_mappings(k, d, 'kill_dev_dax');
     else for (const F of k.L.files) if (F.device === d) unmap_mapping_pages(k, F.id, 0, ALL, true, 'notify_failure(MF_MEM_PRE_REMOVE)');
     return NEXT;
@@ -236,7 +236,7 @@ export function emitRemoveDevice(b: Builder, d: number): void {
   const wait = b.here();
   b.step('memunmap_pages', 'percpu_ref_kill; wait_for_completion(&pgmap->done)', (k, t) => {
     const D = k.L.devices[d];
-    k.m[D.off + D_PGMAP_LIVE] = 0;
+    k.set(D.off + D_PGMAP_LIVE, 0);
     if (k.m[D.off + D_PGMAP_REF] > 0) return sleepOn(k, t, keyPgmapDone(d), wait);
     return NEXT;
   });

@@ -40,8 +40,8 @@ export function wake_up_var(k: Kernel, key: number, caller: string): number {
   let n = 0;
   for (const t of k.L.threads) {
     if (k.m[t.off + T_STATUS] === S_SLEEPING && k.m[t.off + T_KEY] === key) {
-      k.m[t.off + T_STATUS] = S_RUNNABLE;
-      k.m[t.off + T_KEY] = 0;
+      k.set(t.off + T_STATUS, S_RUNNABLE);
+      k.set(t.off + T_KEY, 0);
       n++;
     }
   }
@@ -58,8 +58,8 @@ export function dax_wake_entry(k: Kernel, file: number, index: number, all: bool
   const key = keyEntry(file, index);
   for (const t of k.L.threads) {
     if (k.m[t.off + T_STATUS] === S_SLEEPING && k.m[t.off + T_KEY] === key) {
-      k.m[t.off + T_STATUS] = S_RUNNABLE;
-      k.m[t.off + T_KEY] = 0;
+      k.set(t.off + T_STATUS, S_RUNNABLE);
+      k.set(t.off + T_KEY, 0);
       if (!all) return;
     }
   }

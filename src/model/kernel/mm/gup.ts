@@ -39,12 +39,12 @@ function try_grab_folio(k: Kernel, c: GupCall, j: number, page: number, caller: 
   const h = folioOf(k, page);
   if (c.pin && k.m[k.r(h) + R_ORDER] > 0) {
     folio_ref_add(k, h, 1, caller);
-    k.m[k.r(h) + R_PIN]++;
+    k.add(k.r(h) + R_PIN, 1);
   } else folio_ref_add(k, h, c.pin ? GUP_PIN_COUNTING_BIAS : 1, caller);
   const o = c.ref.off;
-  k.m[o + G_PAGES + 2 * j] = page + 1;
-  k.m[o + G_PAGES + 2 * j + 1] = k.m[k.r(page) + R_GEN];
-  k.m[o + G_N] = j + 1;
+  k.set(o + G_PAGES + 2 * j, page + 1);
+  k.set(o + G_PAGES + 2 * j + 1, k.m[k.r(page) + R_GEN]);
+  k.set(o + G_N, j + 1);
 }
 
 /** gup_put_folio (mm/gup.c) / put_page for one page of a reference. */
@@ -52,7 +52,7 @@ function gup_put_folio(k: Kernel, ref: RefInfo, page: number, caller: string): v
   const h = folioOf(k, page);
   const pin = (k.m[ref.off + G_FLAGS] & G_PIN) !== 0;
   if (pin && k.m[k.r(h) + R_ORDER] > 0) {
-    k.m[k.r(h) + R_PIN]--;
+    k.add(k.r(h) + R_PIN, -1);
     folio_put_refs(k, h, 1, caller);
   } else folio_put_refs(k, h, pin ? GUP_PIN_COUNTING_BIAS : 1, caller);
 }
@@ -75,10 +75,10 @@ export function emitGup(b: Builder, c: GupCall): void {
   const fn = c.pin ? 'pin_user_pages' : 'get_user_pages';
   b.step(fn, 'start', (k, t) => {
     const o = c.ref.off;
-    k.m[o + G_FLAGS] = (c.pin ? G_PIN : 0) | (c.longterm ? G_LONGTERM : 0);
-    k.m[o + G_N] = 0;
-    k.m[o + G_STATE] = G_GRABBING;
-    k.m[k.L.threads[t].off + J] = 0;
+    k.set(o + G_FLAGS, (c.pin ? G_PIN : 0) | (c.longterm ? G_LONGTERM : 0));
+    k.set(o + G_N, 0);
+    k.set(o + G_STATE, G_GRABBING);
+    k.set(k.L.threads[t].off + J, 0);
     return c.fast ? NEXT : slow.pc;
   });
   if (c.fast) {
@@ -105,14 +105,14 @@ export function emitGup(b: Builder, c: GupCall): void {
           try_grab_folio(k, c, j, page, 'try_grab_folio_fast');
         }
       }
-      k.m[to + J] = j;
+      k.set(to + J, j);
       return j === c.n ? done.pc : NEXT;
     });
   }
   b.mark(slow);
   b.step('__get_user_pages', 'mmap_read_lock', (k, t) => {
     if (!mmap_read_lock(k, c.v.process)) return BLOCKED;
-    k.m[k.L.threads[t].off + LOCKED] = 1;
+    k.set(k.L.threads[t].off + LOCKED, 1);
     return NEXT;
   });
   b.mark(follow);
@@ -126,17 +126,17 @@ export function emitGup(b: Builder, c: GupCall): void {
       if (c.longterm && c.fileBacked) return fail(k, t, EOPNOTSUPP, failed); // check_vma_flags: vma_is_fsdax
       const l = findLeaf(k, c.v, p);
       if (!l || (c.write && !(l.e & E_WRITE)) || l.e & E_ZERO) {
-        k.m[to + P] = p;
+        k.set(to + P, p);
         return NEXT; // faultin_page
       }
       const page = leafPage(k, l, p);
       if (isP2pdma(k, page)) return fail(k, t, EREMOTEIO, failed); // try_grab_folio without FOLL_PCI_P2PDMA
       if (k.old && l.e & E_DEVMAP && !k.m[to + PGMAP]) {
         if (!get_dev_pagemap(k, k.L.recDevice[page])) return fail(k, t, EFAULT, failed);
-        k.m[to + PGMAP] = k.L.recDevice[page] + 1;
+        k.set(to + PGMAP, k.L.recDevice[page] + 1);
       }
       try_grab_folio(k, c, j, page, 'try_grab_folio');
-      k.m[to + J] = j + 1;
+      k.set(to + J, j + 1);
     }
   });
   emitHandleMmFault(b, { v: c.v, pLocal: P, write: c.write, done: follow, err: failed, fileBacked: c.fileBacked });
@@ -144,9 +144,9 @@ export function emitGup(b: Builder, c: GupCall): void {
   b.step(fn, 'failed: release the pages grabbed, mmap_read_unlock', (k, t) => {
     const to = k.L.threads[t].off;
     // faultin_page returns vm_fault_to_errno() (include/linux/mm.h): a SIGBUS or SIGSEGV fault is -EFAULT to GUP's caller
-    if (k.m[to + T_ERR] === SIGBUS || k.m[to + T_ERR] === SIGSEGV) k.m[to + T_ERR] = EFAULT;
+    if (k.m[to + T_ERR] === SIGBUS || k.m[to + T_ERR] === SIGSEGV) k.set(to + T_ERR, EFAULT);
     releaseRef(k, c.ref, 'gup_put_folio');
-    k.m[c.ref.off + G_STATE] = G_FAILED;
+    k.set(c.ref.off + G_STATE, G_FAILED);
     if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
     if (k.m[to + LOCKED]) mmap_read_unlock(k, c.v.process);
     return b.end.pc;
@@ -155,9 +155,9 @@ export function emitGup(b: Builder, c: GupCall): void {
   b.step(fn, 'done: mmap_read_unlock, put_dev_pagemap; the reference is held', (k, t) => {
     const to = k.L.threads[t].off;
     if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
-    k.m[to + PGMAP] = 0;
+    k.set(to + PGMAP, 0);
     if (k.m[to + LOCKED]) mmap_read_unlock(k, c.v.process);
-    k.m[c.ref.off + G_STATE] = G_HELD;
+    k.set(c.ref.off + G_STATE, G_HELD);
     k.note(fn, `${c.ref.name}: ${c.n} page(s) ${c.pin ? 'pinned (FOLL_PIN)' : 'referenced (FOLL_GET)'}${c.longterm ? ' FOLL_LONGTERM' : ''}`);
     return b.end.pc;
   });

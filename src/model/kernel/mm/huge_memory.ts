@@ -26,13 +26,13 @@ export function vmf_insert_pfn_huge(k: Kernel, v: VmaInfo, p: number, h: number,
         if (!(cur & E_ZERO)) k.warn('warn-insert-pfn-pmd-not-huge-zero', fn, 'existing huge entry maps a different pfn');
         return;
       }
-      k.m[at] = cur | mkwriteBits(k, v);
+      k.set(at, cur | mkwriteBits(k, v));
     }
     return;
   }
   let e = mkLeaf(h, E_PRESENT | E_DEVMAP);
   if (write) e |= mkwriteBits(k, v);
-  k.m[at] = e;
+  k.set(at, e);
   k.note(fn, `devmap ${level.toUpperCase()} for rec${h}: no reference taken`);
 }
 
@@ -53,22 +53,22 @@ export function vmf_insert_folio_huge(k: Kernel, v: VmaInfo, p: number, h: numbe
       if (!(cur & E_ZERO)) k.warn('warn-insert-folio-pmd-not-huge-zero', fn, 'existing huge entry maps a different pfn');
       return;
     }
-    k.m[at] = cur | mkwriteBits(k, v);
+    k.set(at, cur | mkwriteBits(k, v));
     k.note(fn, `${level.toUpperCase()} upgraded in place`);
     return;
   }
   folio_ref_add(k, h, 1, fn);
   folio_add_file_rmap_huge(k, h);
-  k.m[procOff(k, v) + P_RSS_FILE] += level === 'pmd' ? PMD_NR : PUD_NR;
+  k.add(procOff(k, v) + P_RSS_FILE, level === 'pmd' ? PMD_NR : PUD_NR);
   let e = mkLeaf(h, E_PRESENT);
   if (!k.fix('mm-huge-memory-dont-mark-refcounted-folios-special')) e |= E_SPECIAL;
   if (write) e |= mkwriteBits(k, v);
-  k.m[at] = e;
+  k.set(at, e);
 }
 
 /** Install the huge zero folio (dax_pmd_load_hole, fs/dax.c): set_pmd_at, no reference. */
 export function set_huge_zero_pmd(k: Kernel, v: VmaInfo, p: number): void {
-  k.m[pmdAt(v, p)] = mkLeaf(0, E_PRESENT | E_ZERO | E_SPECIAL);
+  k.set(pmdAt(v, p), mkLeaf(0, E_PRESENT | E_ZERO | E_SPECIAL));
 }
 
 /**
@@ -81,11 +81,11 @@ export function zap_huge(k: Kernel, v: VmaInfo, p: number, level: 'pmd' | 'pud',
   const at = level === 'pmd' ? pmdAt(v, p) : pudAt(v, p);
   const e = k.m[at];
   if (!(e & E_PRESENT) || e & E_TABLE) return;
-  k.m[at] = 0;
+  k.set(at, 0);
   if (e & E_ZERO) return; // huge zero PMD: nothing held
   if (k.old) return;
   const h = leafRec(e);
   folio_remove_rmap_huge(k, h);
-  k.m[procOff(k, v) + P_RSS_FILE] -= level === 'pmd' ? PMD_NR : PUD_NR;
+  k.add(procOff(k, v) + P_RSS_FILE, -(level === 'pmd' ? PMD_NR : PUD_NR));
   folio_put(k, h, caller);
 }

@@ -27,14 +27,14 @@ export function insert_pfn(k: Kernel, v: VmaInfo, p: number, page: number, mkwri
         if (!(cur & E_ZERO)) k.warn('warn-insert-pfn-not-zero-pfn', 'insert_pfn', 'existing PTE maps a different, non-zero pfn');
         return 0;
       }
-      k.m[at] = cur | E_YOUNG | E_DIRTY | maybeMkwrite(k, v);
+      k.set(at, cur | E_YOUNG | E_DIRTY | maybeMkwrite(k, v));
       k.note('insert_pfn', `PTE upgraded to writable at page ${p}`);
     }
     return 0;
   }
   let e = zero ? mkLeaf(0, E_PRESENT | E_SPECIAL | E_ZERO) : mkLeaf(page, E_PRESENT | E_SPECIAL | E_DEVMAP);
   if (mkwrite && !zero) e |= E_YOUNG | E_DIRTY | maybeMkwrite(k, v);
-  k.m[at] = e;
+  k.set(at, e);
   k.note(zero ? 'vmf_insert_mixed' : mkwrite ? 'vmf_insert_mixed_mkwrite' : 'vmf_insert_mixed', `devmap PTE for ${zero ? 'the zero page' : `rec${page}`}: no reference taken`);
   return 0;
 }
@@ -55,12 +55,12 @@ export function insert_page_into_pte_locked(k: Kernel, v: VmaInfo, p: number, pa
       if (!(cur & E_ZERO)) k.warn('warn-insert-page-not-zero-pfn', 'insert_page_into_pte_locked', 'existing PTE maps a different, non-zero pfn');
       return -EFAULT;
     }
-    k.m[at] = cur | E_YOUNG | maybeMkwrite(k, v);
+    k.set(at, cur | E_YOUNG | maybeMkwrite(k, v));
     k.note('insert_page_into_pte_locked', `PTE at page ${p} upgraded in place`);
     return 0;
   }
   if (zero) {
-    k.m[at] = mkLeaf(0, E_PRESENT | E_SPECIAL | E_ZERO);
+    k.set(at, mkLeaf(0, E_PRESENT | E_SPECIAL | E_ZERO));
     k.note('insert_page_into_pte_locked', `special PTE for the zero page at page ${p}`);
     return 0;
   }
@@ -68,8 +68,8 @@ export function insert_page_into_pte_locked(k: Kernel, v: VmaInfo, p: number, pa
   folio_ref_add(k, h, 1, 'insert_page_into_pte_locked');
   let e = mkLeaf(page, E_PRESENT);
   if (mkwrite) e |= E_YOUNG | E_DIRTY | maybeMkwrite(k, v);
-  k.m[at] = e;
-  k.m[procOff(k, v) + P_RSS_FILE]++;
+  k.set(at, e);
+  k.add(procOff(k, v) + P_RSS_FILE, 1);
   folio_add_file_rmap_pte(k, page);
   return 0;
 }
@@ -89,9 +89,9 @@ export function vm_insert_page(k: Kernel, v: VmaInfo, p: number, page: number): 
   const at = pteAt(v, p);
   if (k.m[at] & E_PRESENT) return -EBUSY;
   folio_ref_add(k, h, 1, 'insert_page_into_pte_locked');
-  k.m[procOff(k, v) + P_RSS_FILE]++;
+  k.add(procOff(k, v) + P_RSS_FILE, 1);
   folio_add_file_rmap_pte(k, page);
-  k.m[at] = mkLeaf(page, E_PRESENT | E_YOUNG | maybeMkwrite(k, v));
+  k.set(at, mkLeaf(page, E_PRESENT | E_YOUNG | maybeMkwrite(k, v)));
   return 0;
 }
 
@@ -100,9 +100,9 @@ export function zap_pte(k: Kernel, v: VmaInfo, p: number, caller: string): void 
   const at = pteAt(v, p);
   const e = k.m[at];
   if (!(e & E_PRESENT)) return;
-  k.m[at] = 0;
+  k.set(at, 0);
   if (e & E_ANON) {
-    k.m[procOff(k, v) + P_RSS_ANON]--;
+    k.add(procOff(k, v) + P_RSS_ANON, -1);
     return;
   }
   if (e & E_ZERO) return;
@@ -110,7 +110,7 @@ export function zap_pte(k: Kernel, v: VmaInfo, p: number, caller: string): void 
   if (e & (E_SPECIAL | E_DEVMAP)) return;
   const page = leafRec(e);
   folio_remove_rmap_pte(k, page);
-  k.m[procOff(k, v) + P_RSS_FILE]--;
+  k.add(procOff(k, v) + P_RSS_FILE, -1);
   folio_put(k, folioOf(k, page), caller); // freed through the mmu_gather batch
 }
 
@@ -138,15 +138,15 @@ export function copy_present_pte(k: Kernel, src: VmaInfo, dst: VmaInfo, p: numbe
   let ce = e;
   if (!region(k, src).shared && (e & E_WRITE)) {
     ce = e & ~E_WRITE;
-    k.m[pteAt(src, p)] = ce;
+    k.set(pteAt(src, p), ce);
   }
   if (e & E_ANON) {
-    k.m[procOff(k, dst) + P_RSS_ANON]++;
+    k.add(procOff(k, dst) + P_RSS_ANON, 1);
   } else if (!(e & (E_ZERO | E_SPECIAL | E_DEVMAP))) {
     const page = leafRec(e);
     folio_ref_add(k, folioOf(k, page), 1, 'copy_present_pte');
     folio_add_file_rmap_pte(k, page); // folio_dup_file_rmap_pte
-    k.m[procOff(k, dst) + P_RSS_FILE]++;
+    k.add(procOff(k, dst) + P_RSS_FILE, 1);
   }
-  k.m[pteAt(dst, p)] = ce & ~E_YOUNG; // pte_mkold; a private mapping keeps dirty
+  k.set(pteAt(dst, p), ce & ~E_YOUNG); // pte_mkold; a private mapping keeps dirty
 }

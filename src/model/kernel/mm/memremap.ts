@@ -55,7 +55,7 @@ export function driverHolder(k: Kernel, h: number): string {
 export function get_dev_pagemap(k: Kernel, d: number): boolean {
   const o = k.L.devices[d].off;
   if (!k.m[o + D_PGMAP_LIVE]) return false;
-  k.m[o + D_PGMAP_REF]++;
+  k.add(o + D_PGMAP_REF, 1);
   return true;
 }
 
@@ -67,7 +67,7 @@ function maybeComplete(k: Kernel, d: number, caller: string): void {
 
 /** put_dev_pagemap (include/linux/memremap.h): drop a transient get_dev_pagemap reference. */
 export function put_dev_pagemap(k: Kernel, d: number): void {
-  k.m[k.L.devices[d].off + D_PGMAP_REF]--;
+  k.add(k.L.devices[d].off + D_PGMAP_REF, -1);
   maybeComplete(k, d, 'put_dev_pagemap');
 }
 
@@ -75,14 +75,14 @@ export function put_dev_pagemap(k: Kernel, d: number): void {
 export function pgmapPageGet(k: Kernel, d: number, live: boolean): boolean {
   const o = k.L.devices[d].off;
   if (live && !k.m[o + D_PGMAP_LIVE]) return false;
-  k.m[o + D_PGMAP_PAGES]++;
+  k.add(o + D_PGMAP_PAGES, 1);
   return true;
 }
 
 /** Drop a page's pgmap reference (put_dev_pagemap / percpu_ref_put); below zero is a percpu_ref underflow. */
 export function pgmapPagePut(k: Kernel, d: number, caller: string): void {
   const o = k.L.devices[d].off;
-  if (--k.m[o + D_PGMAP_PAGES] < 0) k.warn('percpu-ref-underflow', caller, `${k.L.devices[d].name}: pgmap percpu_ref put below zero`);
+  if (k.add(o + D_PGMAP_PAGES, -1) < 0) k.warn('percpu-ref-underflow', caller, `${k.L.devices[d].name}: pgmap percpu_ref put below zero`);
   maybeComplete(k, d, caller);
 }
 
@@ -96,7 +96,7 @@ export function pgmapPagePut(k: Kernel, d: number, caller: string): void {
 function page_free(k: Kernel, h: number): void {
   const d = pgmapOf(k, h);
   if (d.type === 'fsdax' || d.type === 'devdax') return;
-  k.m[k.r(h) + R_USERS] = 0;
+  k.set(k.r(h) + R_USERS, 0);
   if (d.pgmap === 'MEMORY_DEVICE_PCI_P2PDMA') pgmapPagePut(k, d.id, 'p2pdma_page_free');
   k.note('page_free', `${d.name}:${k.L.recPfn[h]} returned to the driver's allocator`);
 }
@@ -117,12 +117,12 @@ export function free_zone_device_folio(k: Kernel, h: number): void {
   const o = k.r(h);
   const t = d.pgmap;
   if (k.old || (t !== 'MEMORY_DEVICE_FS_DAX' && t !== 'MEMORY_DEVICE_GENERIC')) {
-    k.m[o + R_MAPPING] = 0;
-    k.m[o + R_INDEX] = 0;
+    k.set(o + R_MAPPING, 0);
+    k.set(o + R_INDEX, 0);
   }
   const reset = (why: string) => {
-    k.m[o + R_REF] = 1; // folio_set_count(folio, 1)
-    if (t === 'MEMORY_DEVICE_PCI_P2PDMA') k.m[o + R_DRV] = 1; // old P2PDMA: the init reference is back
+    k.set(o + R_REF, 1); // folio_set_count(folio, 1)
+    if (t === 'MEMORY_DEVICE_PCI_P2PDMA') k.set(o + R_DRV, 1); // old P2PDMA: the init reference is back
     k.note('free_zone_device_folio', `${t} folio ${d.name}:${k.L.recPfn[h]}: refcount reset to 1 (${why})`);
   };
   if (k.old) {
@@ -162,9 +162,9 @@ export function zone_device_page_init(k: Kernel, r: number): void {
   if (!pgmapPageGet(k, d.id, true))
     k.warn('warn-zone-device-page-init-dead-pgmap', 'zone_device_page_init', `${d.name}:${k.L.recPfn[r]} allocated after memunmap_pages killed the pgmap`);
   const o = k.r(r);
-  k.m[o + R_REF] = 1; // set_page_count(page, 1)
-  k.m[o + R_DRV] = 1;
-  k.m[o + R_USERS] = 1;
+  k.set(o + R_REF, 1); // set_page_count(page, 1)
+  k.set(o + R_DRV, 1);
+  k.set(o + R_USERS, 1);
   k.note('zone_device_page_init', `${d.name}:${k.L.recPfn[r]} allocated: refcount 1, pgmap reference taken`);
 }
 
@@ -181,8 +181,8 @@ export function emitMemunmapPages(b: Builder, d: number, before?: (b: Builder) =
   const wait = b.here();
   b.step('memunmap_pages', 'percpu_ref_kill; wait_for_completion(&pgmap->done)', (k, t) => {
     const o = k.L.devices[d].off;
-    k.m[o + D_PGMAP_LIVE] = 0;
-    k.m[o + D_ALIVE] = 0;
+    k.set(o + D_PGMAP_LIVE, 0);
+    k.set(o + D_ALIVE, 0);
     if (k.m[o + D_PGMAP_REF] > 0 || k.m[o + D_PGMAP_PAGES] > 0) return sleepOn(k, t, keyPgmapDone(d), wait);
     return NEXT;
   });

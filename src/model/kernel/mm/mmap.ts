@@ -21,11 +21,11 @@ function units(k: Kernel, v: VmaInfo): number {
 function dropVma(k: Kernel, v: VmaInfo): void {
   const R = k.L.regions[v.region];
   zap_range(k, v, 0, R.npages, true, 'unmap_vmas');
-  k.m[v.off + V_PRESENT] = 0;
-  k.m[v.off + V_ANON_VMA] = 0;
-  for (let u = 0; u < units(k, v); u++) k.m[v.coverOff + u] = 0;
-  if (R.hasPmd) for (let c = 0; c < Math.ceil(R.npages / PMD_NR); c++) k.m[v.pmdOff + c] = 0; // free_pgtables
-  if (R.kind === 'file') k.m[k.L.files[R.target].off + F_MAPPED]--; // fput(vm_file)
+  k.set(v.off + V_PRESENT, 0);
+  k.set(v.off + V_ANON_VMA, 0);
+  for (let u = 0; u < units(k, v); u++) k.set(v.coverOff + u, 0);
+  if (R.hasPmd) for (let c = 0; c < Math.ceil(R.npages / PMD_NR); c++) k.set(v.pmdOff + c, 0); // free_pgtables
+  if (R.kind === 'file') k.add(k.L.files[R.target].off + F_MAPPED, -1); // fput(vm_file)
 }
 
 /** mmap(2): do_mmap -> the file's ->mmap (xfs_file_mmap, or dax_mmap + check_vma for device-DAX). */
@@ -35,7 +35,7 @@ export function emitMmap(b: Builder, v: VmaInfo): void {
     if (!mmap_write_lock(k, v.process, t)) return BLOCKED;
     const failWith = (e: number) => {
       mmap_write_unlock(k, v.process);
-      k.m[k.L.regionStateOff + R.id] = RG_FAILED;
+      k.set(k.L.regionStateOff + R.id, RG_FAILED);
       return fail(k, t, e, b.end);
     };
     if (R.kind === 'device' && k.L.devices[R.target].type === 'p2pdma') {
@@ -50,11 +50,11 @@ export function emitMmap(b: Builder, v: VmaInfo): void {
     } else {
       const F = k.L.files[R.target];
       if (!k.m[F.off + F_NLINK] || !k.m[k.L.devices[F.device].off + D_MOUNTED]) return failWith(EINVAL);
-      k.m[F.off + F_MAPPED]++;
+      k.add(F.off + F_MAPPED, 1);
     }
-    k.m[v.off + V_PRESENT] = 1;
-    for (let u = 0; u < units(k, v); u++) k.m[v.coverOff + u] = 1;
-    k.m[k.L.regionStateOff + R.id] = RG_MADE;
+    k.set(v.off + V_PRESENT, 1);
+    for (let u = 0; u < units(k, v); u++) k.set(v.coverOff + u, 1);
+    k.set(k.L.regionStateOff + R.id, RG_MADE);
     mmap_write_unlock(k, v.process);
     k.note('do_mmap', `${R.name}: ${R.npages} page(s) at 0x${R.base.toString(16)}, ${R.shared ? 'MAP_SHARED' : 'MAP_PRIVATE'}`);
     return NEXT;
@@ -75,7 +75,7 @@ export function emitMunmap(b: Builder, v: VmaInfo, p0: number, n: number): void 
       return fail(k, t, EINVAL, b.end); // dev_dax_may_split
     }
     zap_range(k, v, p0, p0 + n, true, 'unmap_vmas');
-    for (let p = p0; p < p0 + n; p += R.unitPages) k.m[v.coverOff + Math.floor(p / R.unitPages)] = 0;
+    for (let p = p0; p < p0 + n; p += R.unitPages) k.set(v.coverOff + Math.floor(p / R.unitPages), 0);
     let left = 0;
     for (let u = 0; u < units(k, v); u++) left += k.m[v.coverOff + u];
     if (!left) dropVma(k, v);
@@ -84,7 +84,7 @@ export function emitMunmap(b: Builder, v: VmaInfo, p0: number, n: number): void 
       for (let c = 0; c < R.npages; c += PMD_NR) {
         let any = false;
         for (let p = c; p < Math.min(c + PMD_NR, R.npages); p += R.unitPages) if (k.m[v.coverOff + Math.floor(p / R.unitPages)]) any = true;
-        if (!any) k.m[pmdAt(v, c)] &= ~E_TABLE;
+        if (!any) k.set(pmdAt(v, c), k.m[pmdAt(v, c)] & (~E_TABLE));
       }
     }
     mmap_write_unlock(k, v.process);
@@ -105,16 +105,16 @@ export function emitFork(b: Builder, parent: number, child: number): void {
       if (cid < 0) continue;
       const c = k.L.vmas[cid];
       const R = k.L.regions[v.region];
-      k.m[c.off + V_PRESENT] = 1;
-      k.m[c.off + V_ANON_VMA] = k.m[v.off + V_ANON_VMA];
-      for (let u = 0; u < units(k, v); u++) k.m[c.coverOff + u] = k.m[v.coverOff + u];
-      if (R.kind === 'file') k.m[k.L.files[R.target].off + F_MAPPED]++;
+      k.set(c.off + V_PRESENT, 1);
+      k.set(c.off + V_ANON_VMA, k.m[v.off + V_ANON_VMA]);
+      for (let u = 0; u < units(k, v); u++) k.set(c.coverOff + u, k.m[v.coverOff + u]);
+      if (R.kind === 'file') k.add(k.L.files[R.target].off + F_MAPPED, 1);
       if (vma_needs_copy(k, v) && R.hasPte) {
         for (let p = 0; p < R.npages; p++) copy_present_pte(k, v, c, p);
-        for (let ch = 0; R.hasPmd && ch < R.npages; ch += PMD_NR) if (k.m[pmdAt(v, ch)] & E_TABLE) k.m[pmdAt(c, ch)] |= k.m[pmdAt(v, ch)] & E_TABLE ? E_TABLE | 1 : 0;
+        for (let ch = 0; R.hasPmd && ch < R.npages; ch += PMD_NR) if (k.m[pmdAt(v, ch)] & E_TABLE) k.set(pmdAt(c, ch), k.m[pmdAt(c, ch)] | (k.m[pmdAt(v, ch)] & E_TABLE ? E_TABLE | 1 : 0));
       }
     }
-    k.m[C.off + P_ALIVE] = 1;
+    k.set(C.off + P_ALIVE, 1);
     mmap_write_unlock(k, parent);
     k.note('dup_mmap', `${C.name} forked from ${P.name}`);
     return NEXT;
@@ -126,7 +126,7 @@ export function emitExit(b: Builder, proc: number): void {
   b.step('exit_mmap', 'unmap and free every VMA', (k, t) => {
     if (!mmap_write_lock(k, proc, t)) return BLOCKED;
     for (const v of k.L.vmas) if (v.process === proc && k.m[v.off + V_PRESENT]) dropVma(k, v);
-    k.m[k.L.processes[proc].off + P_ALIVE] = 2;
+    k.set(k.L.processes[proc].off + P_ALIVE, 2);
     mmap_write_unlock(k, proc);
     k.note('exit_mmap', `${k.L.processes[proc].name} exited`);
     return NEXT;

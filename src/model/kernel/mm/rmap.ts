@@ -9,24 +9,24 @@ const isLarge = (k: Kernel, h: number) => k.m[k.r(h) + R_ORDER] > 0;
 /** folio_add_file_rmap_pte (mm/rmap.c): the page's mapcount +1, and the large mapcount +1. */
 export function folio_add_file_rmap_pte(k: Kernel, page: number): void {
   const h = head(k, page);
-  k.m[k.r(page) + R_MAP]++;
-  if (isLarge(k, h)) k.m[k.r(h) + R_LARGE]++;
+  k.add(k.r(page) + R_MAP, 1);
+  if (isLarge(k, h)) k.add(k.r(h) + R_LARGE, 1);
 }
 /** folio_remove_rmap_pte (mm/rmap.c). */
 export function folio_remove_rmap_pte(k: Kernel, page: number): void {
   const h = head(k, page);
-  k.m[k.r(page) + R_MAP]--;
-  if (isLarge(k, h)) k.m[k.r(h) + R_LARGE]--;
+  k.add(k.r(page) + R_MAP, -1);
+  if (isLarge(k, h)) k.add(k.r(h) + R_LARGE, -1);
 }
 /** folio_add_file_rmap_pmd / _pud (mm/rmap.c): entire mapcount +1 and large mapcount +1. */
 export function folio_add_file_rmap_huge(k: Kernel, h: number): void {
-  k.m[k.r(h) + R_ENTIRE]++;
-  k.m[k.r(h) + R_LARGE]++;
+  k.add(k.r(h) + R_ENTIRE, 1);
+  k.add(k.r(h) + R_LARGE, 1);
 }
 /** folio_remove_rmap_pmd / _pud (mm/rmap.c). */
 export function folio_remove_rmap_huge(k: Kernel, h: number): void {
-  k.m[k.r(h) + R_ENTIRE]--;
-  k.m[k.r(h) + R_LARGE]--;
+  k.add(k.r(h) + R_ENTIRE, -1);
+  k.add(k.r(h) + R_LARGE, -1);
 }
 /** folio_mapcount (include/linux/rmap.h): large mapcount of a large folio, else the page's. */
 export function folio_mapcount(k: Kernel, h: number): number {
