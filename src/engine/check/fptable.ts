@@ -84,3 +84,121 @@ export class FingerprintTable {
 function home(hi: number, n: number): number {
   return Math.floor((hi / 4294967296) * n);
 }
+
+/**
+ * The visited set of the 2-worker search: the same open-addressing table in a
+ * SharedArrayBuffer, inserted into by both workers at once. A slot is claimed
+ * by a compare-and-swap of its high word, then its low word is stored; a
+ * reader that meets a claimed slot whose low word is not there yet waits for
+ * it. So neither word may be 0 in a stored fingerprint (0 is remapped to 1:
+ * fingerprints differing only there merge, a 2^-32 event). Each worker counts
+ * its insertions in its own cache line; the table grows only while every
+ * worker is paused (`full` says when to pause).
+ */
+export class SharedFingerprintTable {
+  private t: Int32Array;
+  private slots: number;
+  private limit: number;
+  private readonly counts: Int32Array;
+  private readonly countAt: number;
+  private mine = 0; // fingerprints this worker stored
+
+  /** A new table (buffer = null) or a view of an existing one; `me` is the worker whose count this view keeps. */
+  constructor(
+    buffer: SharedArrayBuffer | null,
+    readonly countsBuffer: SharedArrayBuffer,
+    me: number,
+  ) {
+    this.t = new Int32Array(buffer ?? new SharedArrayBuffer(MIN_SLOTS * 8));
+    this.slots = this.t.length >> 1;
+    this.limit = Math.floor(this.slots * SHARED_LOAD);
+    this.counts = new Int32Array(countsBuffer);
+    this.countAt = me * COUNT_STRIDE;
+  }
+
+  static countsFor(workers: number): SharedArrayBuffer {
+    return new SharedArrayBuffer(workers * COUNT_STRIDE * 4);
+  }
+
+  get buffer(): SharedArrayBuffer {
+    return this.t.buffer as SharedArrayBuffer;
+  }
+  get bytes(): number {
+    return this.t.byteLength;
+  }
+  /** Fingerprints stored by all workers. */
+  get size(): number {
+    let s = 0;
+    for (let w = 0; w < this.counts.length; w += COUNT_STRIDE) s += this.counts[w];
+    return s;
+  }
+  /** Too full to go on: pause, and have one worker grow() the table. */
+  get full(): boolean {
+    return this.size > this.limit;
+  }
+
+  add(hi: number, lo: number): boolean {
+    hi |= 0;
+    lo |= 0;
+    if (hi === 0) hi = 1;
+    if (lo === 0) lo = 1;
+    const t = this.t;
+    const n = this.slots;
+    let i = home(hi >>> 0, n);
+    for (;;) {
+      let a = t[2 * i];
+      if (a === 0) {
+        a = Atomics.compareExchange(t, 2 * i, 0, hi);
+        if (a === 0) {
+          Atomics.store(t, 2 * i + 1, lo);
+          this.counts[this.countAt] = ++this.mine;
+          return true;
+        }
+      }
+      if (a === hi) {
+        let b = t[2 * i + 1];
+        while (b === 0) b = Atomics.load(t, 2 * i + 1); // claimed, its low word on its way
+        if (b === lo) return false;
+      }
+      if (++i === n) i = 0;
+    }
+  }
+
+  /** A buffer for a table GROWTH times larger (while every worker is paused); each worker then rehashes a part into it. */
+  grown(): SharedArrayBuffer {
+    let slots = Math.ceil(this.slots * GROWTH);
+    while (this.size > slots * SHARED_LOAD * 0.9) slots = Math.ceil(slots * GROWTH);
+    return new SharedArrayBuffer(slots * 8);
+  }
+
+  /** Move part `part` of `parts` of this table into `buffer` (other workers move the other parts at the same time), then use it. */
+  rehashInto(buffer: SharedArrayBuffer, part: number, parts: number): void {
+    const old = this.t;
+    const from = Math.floor((this.slots * part) / parts);
+    const to = Math.floor((this.slots * (part + 1)) / parts);
+    const t = new Int32Array(buffer);
+    const slots = t.length >> 1;
+    for (let j = from; j < to; j++) {
+      const hi = old[2 * j];
+      if (hi === 0) continue;
+      for (let i = home(hi >>> 0, slots); ; ) {
+        if (t[2 * i] === 0 && Atomics.compareExchange(t, 2 * i, 0, hi) === 0) {
+          Atomics.store(t, 2 * i + 1, old[2 * j + 1]);
+          break;
+        }
+        if (++i === slots) i = 0;
+      }
+    }
+    this.attach(buffer);
+  }
+
+  attach(buffer: SharedArrayBuffer): void {
+    this.t = new Int32Array(buffer);
+    this.slots = this.t.length >> 1;
+    this.limit = Math.floor(this.slots * SHARED_LOAD);
+  }
+}
+
+/** The shared table pauses at 88% full: a worker may add a state's successors (a few) after the check. */
+const SHARED_LOAD = 0.88;
+const COUNT_STRIDE = 16; // one 64-byte cache line per worker's count

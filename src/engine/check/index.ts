@@ -7,7 +7,6 @@ import { Machine } from '../machine.js';
 import { configFor, simulate } from '../simulate.js';
 import { toTrace } from '../../trace/itf.js';
 import { search, type Progress, type SearchResult } from './bfs.js';
-import { Independence } from './independence.js';
 import { searchParallel } from './parallel.js';
 
 export type { Progress } from './bfs.js';
@@ -83,7 +82,7 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
   const parallel = workers === 2 && !opts.variant;
   const r: SearchResult = parallel
     ? await searchParallel(scn, { kernel: opts.kernel, with: opts.with, without: opts.without }, so)
-    : search(M, por ? new Independence(scn, M.L) : null, so);
+    : search(M, so);
   const out: CheckResult = {
     verdict: r.verdict,
     kernel: describeConfig(cfg),

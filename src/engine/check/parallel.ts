@@ -1,14 +1,14 @@
-// The 2-worker search: breadth-first, one level at a time. Each worker owns
-// half of the fingerprints (worker.ts); after a level, each hands the
-// successors it found for the other one over, through here, and the level ends
-// when both have absorbed them. Violations found in a level are all at the
-// same depth, so the trace is as short as the single-worker one.
+// The 2-worker search: breadth-first, one level at a time, both workers
+// expanding their own part of the frontier against one shared visited set
+// (worker.ts). This thread only paces the levels, has the table grown while
+// both workers are paused, and rebuilds a counterexample from their links.
 import { Worker } from 'node:worker_threads';
 import type { Scenario } from '../../scenario/types.js';
 import type { SimOptions } from '../simulate.js';
 import type { SearchOptions, SearchResult } from './bfs.js';
 import { fmtBytes } from './bfs.js';
 import type { Found, FromWorker, ToWorker, WorkerInit } from './worker.js';
+import { SharedFingerprintTable } from './fptable.js';
 
 const WORKERS = 2;
 
@@ -37,8 +37,10 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
   const elapsed = () => (performance.now() - start) / 1000;
   const url = new URL('./worker.js', import.meta.url);
   const chans: Channel[] = [];
+  const counts = SharedFingerprintTable.countsFor(WORKERS);
+  const table = new SharedFingerprintTable(null, counts, 0).buffer;
   for (let id = 0; id < WORKERS; id++) {
-    const data: WorkerInit = { scenario: scn, sim, por: o.por, symmetry: o.symmetry, invariant: o.invariant, id, workers: WORKERS };
+    const data: WorkerInit = { scenario: scn, sim, por: o.por, symmetry: o.symmetry, invariant: o.invariant, id, workers: WORKERS, table, counts };
     chans.push(new Channel(new Worker(url, { workerData: data })));
   }
   let states = 0;
@@ -50,8 +52,8 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
   });
   try {
     const ready = await Promise.all(chans.map((c) => c.ask<'ready'>(null)));
-    states = ready.reduce((a, r) => a + r.states, 0);
-    const rootGid = ready.findIndex((r) => r.states > 0);
+    states = 1;
+    const rootGid = 0; // worker 0's first state
     const pathTo = async (gid: number): Promise<number[]> => {
       const out: number[] = [];
       while (gid !== rootGid) {
@@ -70,22 +72,27 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
 
     for (let queued = 1; queued > 0; ) {
       const deadline = Date.now() + (Number.isFinite(o.maxSeconds) ? Math.max(0, o.maxSeconds - elapsed()) * 1000 : 1e12);
-      const ex = await Promise.all(chans.map((c) => c.ask<'expanded'>({ type: 'expand', deadline })));
-      transitions += ex.reduce((a, r) => a + r.transitions, 0);
-      const fx = ex.find((r) => r.found)?.found;
-      if (fx) return await report(fx);
-      if (ex.some((r) => r.timedOut)) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
-      // hand each worker's outbox to the other
-      const ab = await Promise.all(chans.map((c, i) => {
-        const from = ex[(i + 1) % WORKERS];
-        return c.ask<'absorbed'>({ type: 'absorb', inbox: from.outbox, words: from.words }, [from.outbox]);
+      // expand the level; whenever the shared table is too full, both workers pause and one grows it
+      for (;;) {
+        const ex = await Promise.all(chans.map((c) => c.ask<'expanded'>({ type: 'expand', deadline })));
+        transitions += ex.reduce((a, r) => a + r.transitions, 0);
+        const fx = ex.find((r) => r.found)?.found;
+        if (fx) return await report(fx);
+        if (ex.some((r) => r.status === 'timedOut')) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
+        if (!ex.some((r) => r.status === 'paused')) break;
+        const g = await chans[0].ask<'grown'>({ type: 'grow' });
+        await Promise.all(chans.map((c) => c.ask<'rehashed'>({ type: 'rehash', table: g.table })));
+      }
+      // each worker takes the new states the other dealt it
+      const dealt = await Promise.all(chans.map((c) => c.ask<'dealt'>({ type: 'next' })));
+      const lv = await Promise.all(chans.map((c, i) => {
+        const from = dealt[(i + 1) % WORKERS];
+        return c.ask<'level'>({ type: 'absorb', inbox: from.outbox, words: from.words, entries: from.entries }, [from.outbox]);
       }));
-      states = ab.reduce((a, r) => a + r.states, 0);
-      bytes = ab.reduce((a, r) => a + r.bytes, 0);
-      queued = ab.reduce((a, r) => a + r.queue, 0);
+      states = lv.reduce((a, r) => a + r.states, 0);
+      bytes = lv.reduce((a, r) => a + r.bytes, 0);
+      queued = lv.reduce((a, r) => a + r.queue, 0);
       if (queued > 0) depth++;
-      const fa = ab.find((r) => r.found)?.found;
-      if (fa) return await report(fa);
       const rss = process.memoryUsage.rss();
       o.onProgress?.({ states, transitions, depth, queue: queued, seconds: elapsed(), rss });
       if (states >= o.maxStates && queued > 0) return result('incomplete', { incomplete: `state bound (${o.maxStates}) reached` });

@@ -232,7 +232,7 @@ export class StateQueue {
 
   /** Empty the queue, keeping one chunk for reuse (a level-by-level search swaps two queues). */
   clear(): void {
-    const keep = this.chunks.find((c) => c !== null);
+    const keep = this.chunks.find((c) => c !== null && c.length >= CHUNK);
     this.chunks = keep ? [keep] : [];
     this.bytes = keep ? keep.byteLength : 0;
     this.wChunk = keep ? 0 : -1;
@@ -248,8 +248,8 @@ export class StateQueue {
 
   /** Room for one entry of up to `words` words, at this.buf[this.at...] (an entry starts with its ordinal). */
   reserve(words: number): void {
-    if (this.wPos + words + 1 > CHUNK) {
-      if (this.wChunk >= 0) this.chunks[this.wChunk]![this.wPos] = -1; // end of chunk marker
+    if (this.wChunk < 0 || this.wPos + words + 1 > this.chunks[this.wChunk]!.length) {
+      if (this.wChunk >= 0 && this.wPos < this.chunks[this.wChunk]!.length) this.chunks[this.wChunk]![this.wPos] = -1; // end of chunk marker
       this.chunks.push(new Int32Array(Math.max(CHUNK, words + 2)));
       this.bytes += this.chunks[this.chunks.length - 1]!.byteLength;
       this.wChunk = this.chunks.length - 1;
@@ -262,6 +262,21 @@ export class StateQueue {
   commit(words: number): void {
     this.wPos += words;
     this.length++;
+  }
+
+  /**
+   * Append `entries` entries written elsewhere (buf[0..words), each [ordinal, entry]) as a chunk of
+   * their own, without copying. buf must have room for an end marker at buf[words].
+   */
+  adopt(buf: Int32Array, words: number, entries: number): void {
+    if (entries === 0) return;
+    if (this.wChunk >= 0 && this.wPos < this.chunks[this.wChunk]!.length) this.chunks[this.wChunk]![this.wPos] = -1; // end of chunk marker
+    buf[words] = -1;
+    this.chunks.push(buf);
+    this.bytes += buf.byteLength;
+    this.wChunk = this.chunks.length - 1;
+    this.wPos = buf.length; // full: the next reserve() starts a new chunk
+    this.length += entries;
   }
 
   /** Where shift() says the entry is. */

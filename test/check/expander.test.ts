@@ -1,0 +1,107 @@
+// The checker's in-place stepping: a step's write log gives the successor's
+// fingerprint and entry, and undoing it gives the parent back, on real
+// scenarios and every kernel.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { loadScenarioFile } from '../../src/scenario/index.js';
+import { Machine } from '../../src/engine/machine.js';
+import { configFor } from '../../src/engine/simulate.js';
+import { Codec, ENTRY_HDR, StateQueue } from '../../src/engine/check/store.js';
+import { Expander } from '../../src/engine/check/expander.js';
+import { findSymmetry } from '../../src/engine/check/symmetry.js';
+import { SharedFingerprintTable } from '../../src/engine/check/fptable.js';
+
+const root = join(import.meta.dirname, '..', '..', '..', 'scenarios');
+const scenarios = [
+  ...['races', 'check'].flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.yaml')).map((f) => join(root, d, f))),
+  join(root, 'bench', 'none-k2f2p2w1.yaml'),
+];
+
+test('random walks: every successor fingerprint from the write log equals the one hashed from scratch, its entry decodes to it, and undo restores the parent', () => {
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  let steps = 0;
+  for (const file of scenarios) {
+    const scn = loadScenarioFile(file);
+    for (const kernel of ['v6.12', 'latest']) {
+      const M = new Machine(scn, configFor(scn, { kernel }));
+      const init = M.initial().m;
+      const codec = new Codec(init, findSymmetry(scn, M.L, init));
+      const x = new Expander(M, codec);
+      const entry = new Int32Array(ENTRY_HDR + 2 * init.length);
+      const back = new Int32Array(init.length);
+      x.writeInitial(entry, 0);
+      for (let walk = 0; walk < 20; walk++) {
+        x.writeInitial(entry, 0);
+        x.load(entry, 0);
+        for (let depth = 0; depth < 60; depth++) {
+          const parent = x.cur.slice();
+          const movers: number[] = [];
+          for (let t = 0; t < M.L.threads.length; t++) {
+            if (!M.ready(x.cur, t) || x.step(t) === 'blocked') continue;
+            movers.push(t);
+            const fp = [codec.hi, codec.lo];
+            const child = x.cur.slice();
+            x.write(entry, 0);
+            codec.decode(entry, 0, back);
+            assert.deepEqual(back, child, `${file} ${kernel}: the entry decodes to the successor`);
+            codec.hash(child);
+            assert.deepEqual(fp, [codec.hi, codec.lo], `${file} ${kernel}: thread ${t} after ${depth} steps`);
+            x.undo();
+            assert.deepEqual(x.cur, parent, `${file} ${kernel}: undo gives the parent back`);
+            steps++;
+          }
+          if (!movers.length) break;
+          // go on from a random successor
+          x.step(movers[rnd(movers.length)]);
+          x.write(entry, 0);
+          x.undo();
+          x.load(entry, 0);
+        }
+      }
+    }
+  }
+  assert.ok(steps > 5000, `${steps} steps checked`);
+});
+
+test('the shared visited set: each fingerprint stored once, also when two workers insert the same ones at once and it grows', async () => {
+  const counts = SharedFingerprintTable.countsFor(2);
+  const t = new SharedFingerprintTable(null, counts, 0);
+  assert.equal(t.add(5, 6), true);
+  assert.equal(t.add(5, 6), false);
+  assert.equal(t.add(0, 0), true, '(0, 0) is stored (remapped)');
+  assert.equal(t.add(0, 0), false);
+  // two workers add the same 200k fingerprints (and 100k of their own each), pausing to grow as the search does
+  const shared = new SharedFingerprintTable(null, SharedFingerprintTable.countsFor(2), 0);
+  const workers = [0, 1].map((me) => new Worker(new URL('./shared-table-worker.js', import.meta.url), { workerData: { table: shared.buffer, counts: shared.countsBuffer, me } }));
+  const ask = (w: Worker, m: object) => new Promise<any>((res) => (w.once('message', res), w.postMessage(m)));
+  let added = [0, 0];
+  for (;;) {
+    const r = await Promise.all(workers.map((w) => ask(w, { go: true })));
+    added = r.map((x) => x.added);
+    if (r.every((x) => x.done)) break;
+    const g = await ask(workers[0], { grow: true });
+    await Promise.all(workers.map((w) => ask(w, { rehash: g.grown })));
+  }
+  for (const w of workers) await w.terminate();
+  assert.equal(added[0] + added[1], 400000, 'the 200k common fingerprints once, and each worker its own 100k');
+});
+
+test('the frontier takes a buffer of entries written elsewhere as a chunk, in order after its own', () => {
+  const q = new StateQueue();
+  q.reserve(1 + ENTRY_HDR);
+  q.buf.set([1, 0, 0, 0], q.at);
+  q.commit(1 + ENTRY_HDR);
+  const other = new Int32Array(20);
+  other.set([2, 0, 0, 1, 5, 9, 3, 0, 0, 0]); // [ordinal, lanes, count 1, (5, 9)], [ordinal, lanes, count 0]
+  q.adopt(other, 10, 2);
+  q.reserve(1 + ENTRY_HDR);
+  q.buf.set([4, 0, 0, 0], q.at);
+  q.commit(1 + ENTRY_HDR);
+  const seen: number[] = [];
+  while (q.shift()) seen.push(q.rBuf[q.rAt]);
+  assert.deepEqual(seen, [1, 2, 3, 4]);
+});
