@@ -43,6 +43,10 @@ test('random walks: every successor fingerprint from the write log equals the on
           for (let t = 0; t < M.L.threads.length; t++) {
             if (!M.ready(x.cur, t) || x.step(t) === 'blocked') continue;
             movers.push(t);
+            for (let j = 0; j < x.k.logN; j += 3) {
+              const i = x.k.log[j];
+              assert.ok(Number.isInteger(i) && i >= 0 && i < init.length, `${file} ${kernel}: a write inside the state (word ${i})`);
+            }
             const fp = [codec.hi, codec.lo];
             const child = x.cur.slice();
             x.write(entry, 0);

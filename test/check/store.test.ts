@@ -37,7 +37,10 @@ test('a successor hashed from its parent and the write log has the fingerprint i
   const init = Int32Array.from({ length: 50 }, (_, i) => i % 7);
   // units {10,11,12} and {20,21,22} are interchangeable; word 30 is a lock-holder word
   const sym = { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], holders: Int32Array.of(30) };
-  for (const codec of [new Codec(init), new Codec(init, sym)]) {
+  // the last codec starts just below the point where its unit marks start over
+  const late = new Codec(init, sym);
+  (late as unknown as { tGen: number }).tGen = 0x3fffffff - 250;
+  for (const codec of [new Codec(init), new Codec(init, sym), late]) {
     let x = 99;
     const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;
     let parent = init.slice();

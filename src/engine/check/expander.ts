@@ -72,6 +72,10 @@ export class Expander {
     const cur = this.cur;
     const init = this.init;
     const stamp = this.stamp;
+    if (this.gen >= 0x3fffffff) {
+      stamp.fill(0); // the stamps are Int32: start over before the generation wraps
+      this.gen = 0;
+    }
     const gen = ++this.gen;
     let w = at + ENTRY_HDR;
     for (let j = 0; j < this.diffN; j++) {

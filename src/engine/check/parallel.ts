@@ -79,6 +79,7 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
         const fx = ex.find((r) => r.found)?.found;
         if (fx) return await report(fx);
         if (ex.some((r) => r.status === 'timedOut')) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
+        if (ex.some((r) => r.status === 'linksFull')) return result('incomplete', { incomplete: 'parent links full (the global state ids reached 2^32 / threads)' });
         if (!ex.some((r) => r.status === 'paused')) break;
         const g = await chans[0].ask<'grown'>({ type: 'grow' });
         await Promise.all(chans.map((c) => c.ask<'rehashed'>({ type: 'rehash', table: g.table })));

@@ -168,6 +168,10 @@ export class Codec {
     let h2 = p2;
     const cls = this.cls, k1 = this.k1, k2 = this.k2;
     let nt = 0;
+    if (this.tGen >= 0x3fffffff) {
+      this.tMark.fill(0); // the marks are Int32: start over before the generation wraps
+      this.tGen = 0;
+    }
     const gen = ++this.tGen;
     for (let j = 0; j < logN; j += 3) {
       const i = log[j];

@@ -34,8 +34,8 @@ export type ToWorker =
   | { type: 'absorb'; inbox: ArrayBuffer; words: number; entries: number }
   | { type: 'link'; gid: number };
 
-/** How an expand request ended: the level is done here, the table must grow first, or time ran out. */
-export type ExpandStatus = 'done' | 'paused' | 'timedOut';
+/** How an expand request ended: the level is done here, the table must grow first, time ran out, or the parent links cannot take more global ids. */
+export type ExpandStatus = 'done' | 'paused' | 'timedOut' | 'linksFull';
 
 export type FromWorker =
   | { type: 'ready'; found?: Found }
@@ -59,6 +59,7 @@ function expand(deadline: number): FromWorker {
   const before = E.transitions;
   const r = E.expandLevel((i) => {
     if ((i & 1023) === 0 && Date.now() > deadline) status = 'timedOut';
+    else if ((E.links.length + 64) * W >= E.links.maxStates) status = 'linksFull'; // a link holds its parent's gid
     else if (table.full) status = 'paused';
     else return false;
     return true;
