@@ -1,7 +1,7 @@
 // The execution context every modelled kernel function receives: the state
 // words, the layout, the kernel configuration and a sink for what happened
 // (page_ref events, WARNs, notes). Functions read `k.m` and change it only
-// through set/add/fill, which log each change (index, old, new): the checker
+// through set/add, which log each change (index, old, new): the checker
 // hashes a successor from its parent's hash and the log, and undoes the step
 // from the log, instead of copying and rescanning the whole state.
 
@@ -16,7 +16,7 @@ export interface KEvent {
   id?: string; // warn/violation id
 }
 
-/** The state words as kernel functions see them: read-only (writes go through Kernel.set/add/fill). */
+/** The state words as kernel functions see them: read-only (writes go through Kernel.set/add). */
 export interface Words {
   readonly [i: number]: number;
   readonly length: number;
@@ -71,10 +71,6 @@ export class Kernel {
     const v = (this.w[i] + d) | 0;
     this.set(i, v);
     return v;
-  }
-  /** m[from..to) = v, logged. */
-  fill(from: number, to: number, v: number): void {
-    for (let i = from; i < to; i++) this.set(i, v);
   }
   /** Undo the logged writes (newest first) and empty the log. */
   undo(): void {

@@ -194,19 +194,3 @@ export function initialState(L: Layout, cfg: KernelConfig): State {
   for (const p of L.processes) m[p.off + P_ALIVE] = p.initiallyAlive ? 1 : 0;
   return s;
 }
-
-/**
- * Words of the state that can change: all but the records of FS-DAX blocks
- * below the first data block (filesystem metadata: the allocator never hands
- * them out, so they keep their initial values).
- */
-export function variableWords(L: Layout): Int32Array {
-  const fixed = new Uint8Array(L.words);
-  for (let r = 0; r < L.nrecs; r++) {
-    const d = L.devices[L.recDevice[r]];
-    if (d.type === 'fsdax' && L.recPfn[r] < d.firstDataBlock) fixed.fill(1, L.recOff + r * REC_WORDS, L.recOff + (r + 1) * REC_WORDS);
-  }
-  const out: number[] = [];
-  for (let i = 0; i < L.words; i++) if (!fixed[i]) out.push(i);
-  return Int32Array.from(out);
-}

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FingerprintTable } from '../../src/engine/check/fptable.js';
-import { Codec, entryWords, Links, StateQueue } from '../../src/engine/check/store.js';
+import { Codec, entryWords, Links, Marks, StateQueue } from '../../src/engine/check/store.js';
 
 test('the fingerprint table keeps every distinct fingerprint once, through growth', () => {
   const t = new FingerprintTable();
@@ -39,7 +39,7 @@ test('a successor hashed from its parent and the write log has the fingerprint i
   const sym = { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], holders: Int32Array.of(30) };
   // the last codec starts just below the point where its unit marks start over
   const late = new Codec(init, sym);
-  (late as unknown as { tGen: number }).tGen = 0x3fffffff - 250;
+  (late as unknown as { marks: Marks }).marks.round = 0x3fffffff - 250;
   for (const codec of [new Codec(init), new Codec(init, sym), late]) {
     let x = 99;
     const rnd = (n: number) => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 8) % n;

@@ -1,16 +1,11 @@
-// The checker's hot loop: breadth-first search over every interleaving of the
-// scenario's threads at the model's atomic steps, so the first violation found
-// has a shortest trace. Invariants are checked in every new state, kernel WARNs
-// on every transition, and states where no thread can move but some have not
-// finished are reported as blocked-forever (a deadlock when all of them wait).
+// The single-worker search: breadth-first over every interleaving of the
+// scenario's threads at the model's atomic steps, level by level (the core,
+// explore.ts, expands a level), so the first violation found has a shortest
+// trace. This file adds the bounds, progress and the counterexample's path.
 import type { Machine } from '../machine.js';
-import { checkFinal, type Violation } from '../../model/invariants.js';
-import { S_DONE, S_SLEEPING, State, T_KEY, T_OP, T_STATUS } from '../../model/state.js';
-import type { Kernel, Words } from '../../model/kernel.js';
-import { describeKey } from '../../model/kernel/kernel/wait_bit.js';
+import type { Violation } from '../../model/invariants.js';
 import { FingerprintTable } from './fptable.js';
 import { Explorer, type Found } from './explore.js';
-import { Independence } from './independence.js';
 
 export interface SearchOptions {
   por: boolean;
@@ -92,45 +87,6 @@ export function search(M: Machine, o: SearchOptions): SearchResult {
     if (E.queue.length === 0) return result('ok');
     depth++;
   }
-}
-
-/** Thread t's current operation touches nothing any other thread may still touch. */
-export function independentNow(ind: Independence, m: Words, tOff: number[], t: number): boolean {
-  const mine = ind.ops[t][m[tOff[t] + T_OP]];
-  if (mine.all) return false;
-  for (let u = 0; u < tOff.length; u++) {
-    if (u === t || m[tOff[u] + T_STATUS] === S_DONE) continue;
-    if (Independence.conflict(mine, ind.rest[u][m[tOff[u] + T_OP]])) return false;
-  }
-  return true;
-}
-
-export function warnViolation(warned: string[], counts: (id: string) => boolean): string | undefined {
-  for (const w of warned) if (counts(w)) return w;
-  return undefined;
-}
-
-/** In a state (k.m) where no thread can move: unfinished threads stuck for good, or a final check that fails. */
-export function terminalViolation(M: Machine, k: Kernel, counts: (id: string) => boolean): Violation | undefined {
-  const stuck = stuckThreads(M, k.m);
-  if (stuck.length && counts('blocked-forever')) return { id: 'blocked-forever', message: stuck.join('; ') };
-  return checkFinal(k).find((x) => counts(x.id));
-}
-
-/** Why each unfinished thread cannot move, in words; empty if all finished. */
-export function stuckThreads(M: Machine, m: Words): string[] {
-  const k = M.kernel(new State(M.L, Int32Array.from(m as ArrayLike<number>)));
-  const out: string[] = [];
-  for (const T of M.L.threads) {
-    const st = m[T.off + T_STATUS];
-    if (st === S_DONE) continue;
-    const op = m[T.off + T_OP];
-    const opName = M.scenario.threads[T.id].steps[op].op;
-    const why = st === S_SLEEPING ? `sleeps on ${describeKey(k, m[T.off + T_KEY])}` : `waits in ${M.action(m, T.id).fn} (${M.action(m, T.id).what})`;
-    out.push(`thread ${T.name} (step ${op + 1}, ${opName}) ${why}, and nothing left can wake it`);
-  }
-  if (out.length > 1 && out.length === M.L.threads.filter((T) => m[T.off + T_STATUS] !== S_DONE).length) out.unshift(`deadlock: all ${out.length} unfinished threads are blocked`);
-  return out;
 }
 
 export function fmtBytes(b: number): string {

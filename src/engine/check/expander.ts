@@ -5,7 +5,8 @@
 // written out, as its differences from the initial state.
 import type { Machine, Outcome } from '../machine.js';
 import type { Kernel } from '../../model/kernel.js';
-import { Codec, ENTRY_HDR } from './store.js';
+import { State } from '../../model/state.js';
+import { Codec, ENTRY_HDR, Marks } from './store.js';
 
 export class Expander {
   /** The state (after step(): the successor, until undo()). */
@@ -14,9 +15,8 @@ export class Expander {
   private readonly init: Int32Array;
   private readonly diff: Int32Array; // words where cur (the parent) differs from the initial state
   private diffN = 0;
-  private readonly stamp: Int32Array; // dedup of diff and log indices when writing an entry
-  private gen = 0;
-  private p1 = 0; // the parent's lanes
+  private readonly written: Marks; // words already in the entry being written
+  private p1 = 0; // the parent's lanes (set by load())
   private p2 = 0;
 
   constructor(
@@ -25,13 +25,9 @@ export class Expander {
   ) {
     this.init = codec.init;
     this.cur = this.init.slice();
-    this.k = M.kernel(M.initial());
-    this.k.m = this.cur;
+    this.k = M.kernel(new State(M.L, this.cur));
     this.diff = new Int32Array(this.init.length);
-    this.stamp = new Int32Array(this.init.length);
-    codec.hash(this.init);
-    this.p1 = codec.h1;
-    this.p2 = codec.h2;
+    this.written = new Marks(this.init.length);
   }
 
   /** Make the entry at buf[at...] the state to expand. */
@@ -71,12 +67,8 @@ export class Expander {
   write(out: Int32Array, at: number): number {
     const cur = this.cur;
     const init = this.init;
-    const stamp = this.stamp;
-    if (this.gen >= 0x3fffffff) {
-      stamp.fill(0); // the stamps are Int32: start over before the generation wraps
-      this.gen = 0;
-    }
-    const gen = ++this.gen;
+    const stamp = this.written.at;
+    const gen = this.written.next();
     let w = at + ENTRY_HDR;
     for (let j = 0; j < this.diffN; j++) {
       const i = this.diff[j];

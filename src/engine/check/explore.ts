@@ -4,12 +4,14 @@
 // thread), store each new successor's fingerprint, parent link and entry, and
 // check invariants in every new state and kernel WARNs on every transition.
 import type { Machine } from '../machine.js';
-import { checkInvariants } from '../../model/invariants.js';
+import { checkFinal, checkInvariants, type Violation } from '../../model/invariants.js';
+import { S_DONE, S_SLEEPING, T_KEY, T_OP, T_STATUS } from '../../model/state.js';
+import type { Kernel, Words } from '../../model/kernel.js';
+import { describeKey } from '../../model/kernel/kernel/wait_bit.js';
 import { Codec, ENTRY_HDR, Links, StateQueue } from './store.js';
 import { Expander } from './expander.js';
 import { Independence } from './independence.js';
 import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
-import { independentNow, terminalViolation, warnViolation } from './bfs.js';
 
 /** The visited set: a FingerprintTable, or a SharedFingerprintTable view. */
 export interface Visited {
@@ -41,9 +43,9 @@ export class Explorer {
   transitions = 0;
   found: Found | undefined;
   /** New states dealt to another worker ([gid, entry] each), when dealing is on: every other new state. */
-  out = new Int32Array(0);
-  outW = 0;
-  outN = 0;
+  private out = new Int32Array(0);
+  private outW = 0;
+  private outN = 0;
   private dealing = false;
   private deal = 0;
   private gid = 0; // the state being expanded
@@ -81,11 +83,12 @@ export class Explorer {
   /** Put the initial state in the next level (one worker does). */
   start(): void {
     const q = this.next;
+    const gid = this.gidOf(this.links.push(0, 0));
     q.reserve(1 + ENTRY_HDR);
-    q.buf[q.at] = this.gidOf(this.links.push(0, 0));
+    q.buf[q.at] = gid;
     q.commit(1 + this.x.writeInitial(q.buf, q.at + 1));
     this.visited.add(this.x.codec.hi, this.x.codec.lo);
-    this.stateFound(q.buf[q.at]);
+    this.stateFound(gid);
   }
 
   /** The next level becomes the one to expand (with `inbox`: states another worker dealt here). */
@@ -191,4 +194,43 @@ export class Explorer {
     }
     return 'done';
   }
+}
+
+/** Thread t's current operation touches nothing any other thread may still touch. */
+function independentNow(ind: Independence, m: Words, tOff: number[], t: number): boolean {
+  const mine = ind.ops[t][m[tOff[t] + T_OP]];
+  if (mine.all) return false;
+  for (let u = 0; u < tOff.length; u++) {
+    if (u === t || m[tOff[u] + T_STATUS] === S_DONE) continue;
+    if (Independence.conflict(mine, ind.rest[u][m[tOff[u] + T_OP]])) return false;
+  }
+  return true;
+}
+
+function warnViolation(warned: string[], counts: (id: string) => boolean): string | undefined {
+  for (const w of warned) if (counts(w)) return w;
+  return undefined;
+}
+
+/** In a state (k.m) where no thread can move: unfinished threads stuck for good, or a final check that fails. */
+function terminalViolation(M: Machine, k: Kernel, counts: (id: string) => boolean): Violation | undefined {
+  const stuck = stuckThreads(M, k);
+  if (stuck.length && counts('blocked-forever')) return { id: 'blocked-forever', message: stuck.join('; ') };
+  return checkFinal(k).find((x) => counts(x.id));
+}
+
+/** Why each unfinished thread in k.m cannot move, in words; empty if all finished. */
+function stuckThreads(M: Machine, k: Kernel): string[] {
+  const m = k.m;
+  const out: string[] = [];
+  for (const T of M.L.threads) {
+    const st = m[T.off + T_STATUS];
+    if (st === S_DONE) continue;
+    const op = m[T.off + T_OP];
+    const opName = M.scenario.threads[T.id].steps[op].op;
+    const why = st === S_SLEEPING ? `sleeps on ${describeKey(k, m[T.off + T_KEY])}` : `waits in ${M.action(m, T.id).fn} (${M.action(m, T.id).what})`;
+    out.push(`thread ${T.name} (step ${op + 1}, ${opName}) ${why}, and nothing left can wake it`);
+  }
+  if (out.length > 1 && out.length === M.L.threads.filter((T) => m[T.off + T_STATUS] !== S_DONE).length) out.unshift(`deadlock: all ${out.length} unfinished threads are blocked`);
+  return out;
 }

@@ -20,6 +20,31 @@ function fmix(h: number): number {
   return h ^ (h >>> 16);
 }
 
+/** A word's terms in the two hash lanes, under its keys. */
+const term1 = (v: number, key: number): number => fmix(v ^ key);
+const term2 = (v: number, key: number): number => fmix(Math.imul(v, 0x27d4eb2f) + key);
+
+/**
+ * Per-index marks, all cleared at once by starting a new round: an index is
+ * marked in this round when at[index] === round. The marks are Int32, so they
+ * are cleared for real before the round number would wrap.
+ */
+export class Marks {
+  readonly at: Int32Array;
+  round = 0;
+  constructor(n: number) {
+    this.at = new Int32Array(n);
+  }
+  /** Start a round in which nothing is marked; its number. */
+  next(): number {
+    if (this.round >= 0x3fffffff) {
+      this.at.fill(0);
+      this.round = 0;
+    }
+    return ++this.round;
+  }
+}
+
 /** A frontier entry: [lane 1, lane 2, count, (index, value) * count]. */
 export const ENTRY_HDR = 3;
 export const entryWords = (buf: Int32Array, at: number): number => ENTRY_HDR + 2 * buf[at + 2];
@@ -45,8 +70,7 @@ export class Codec {
   private readonly touched: Int32Array; // units a step wrote to, and their lane deltas
   private readonly tD1: Int32Array;
   private readonly tD2: Int32Array;
-  private readonly tMark: Int32Array;
-  private tGen = 0;
+  private readonly marks: Marks; // units already in touched
   /** Lanes and fingerprint of the last state hashed. */
   h1 = B1;
   h2 = B2;
@@ -90,15 +114,15 @@ export class Codec {
     this.touched = new Int32Array(nu);
     this.tD1 = new Int32Array(nu);
     this.tD2 = new Int32Array(nu);
-    this.tMark = new Int32Array(nu);
+    this.marks = new Marks(nu);
   }
 
   /** A unit word's two lane terms (the unit's own mmap_lock holder word counts as held/free). */
   private unitTerm1(u: number, j: number, v: number): number {
-    return fmix((j === UNIT_HOLDER ? held(v) : v) ^ this.u1[this.uKeyOff[u] + j]);
+    return term1(j === UNIT_HOLDER ? held(v) : v, this.u1[this.uKeyOff[u] + j]);
   }
   private unitTerm2(u: number, j: number, v: number): number {
-    return fmix(Math.imul(j === UNIT_HOLDER ? held(v) : v, 0x27d4eb2f) + this.u2[this.uKeyOff[u] + j]);
+    return term2(j === UNIT_HOLDER ? held(v) : v, this.u2[this.uKeyOff[u] + j]);
   }
   private s1 = 0; // unitSums' result
   private s2 = 0;
@@ -143,8 +167,8 @@ export class Codec {
       let v0 = init[i];
       if (c === HOLDER) ((v = held(v)), (v0 = held(v0)));
       if (v === v0) continue;
-      h1 = (h1 + fmix(v ^ this.k1[i]) - fmix(v0 ^ this.k1[i])) | 0;
-      h2 = (h2 + fmix(Math.imul(v, 0x27d4eb2f) + this.k2[i]) - fmix(Math.imul(v0, 0x27d4eb2f) + this.k2[i])) | 0;
+      h1 = (h1 + term1(v, this.k1[i]) - term1(v0, this.k1[i])) | 0;
+      h2 = (h2 + term2(v, this.k2[i]) - term2(v0, this.k2[i])) | 0;
     }
     for (let u = 0; u < this.units.length; u++) {
       this.unitSums(u, m);
@@ -168,11 +192,8 @@ export class Codec {
     let h2 = p2;
     const cls = this.cls, k1 = this.k1, k2 = this.k2;
     let nt = 0;
-    if (this.tGen >= 0x3fffffff) {
-      this.tMark.fill(0); // the marks are Int32: start over before the generation wraps
-      this.tGen = 0;
-    }
-    const gen = ++this.tGen;
+    const mark = this.marks.at;
+    const gen = this.marks.next();
     for (let j = 0; j < logN; j += 3) {
       const i = log[j];
       let a = log[j + 1];
@@ -181,8 +202,8 @@ export class Codec {
       if (c === UNIT) {
         const u = this.unitOf[i];
         const pos = this.posOf[i];
-        if (this.tMark[u] !== gen) {
-          this.tMark[u] = gen;
+        if (mark[u] !== gen) {
+          mark[u] = gen;
           this.touched[nt++] = u;
           this.tD1[u] = 0;
           this.tD2[u] = 0;
@@ -196,8 +217,8 @@ export class Codec {
         b = held(b);
         if (a === b) continue;
       }
-      h1 = (h1 + fmix(b ^ k1[i]) - fmix(a ^ k1[i])) | 0;
-      h2 = (h2 + fmix(Math.imul(b, 0x27d4eb2f) + k2[i]) - fmix(Math.imul(a, 0x27d4eb2f) + k2[i])) | 0;
+      h1 = (h1 + term1(b, k1[i]) - term1(a, k1[i])) | 0;
+      h2 = (h2 + term2(b, k2[i]) - term2(a, k2[i])) | 0;
     }
     for (let x = 0; x < nt; x++) {
       const u = this.touched[x];

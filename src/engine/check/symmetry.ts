@@ -88,12 +88,4 @@ function unitWords(L: Layout, t: number, own: string[]): Int32Array {
 /** Position, in every unit, of the unit's own mmap_lock holder word (hashed as held/free). */
 export const UNIT_HOLDER = THREAD_WORDS + P_MMAP_W;
 
-/** The words the codec hashes one by one: all variable words but the units' and the holder words. */
-export function plainWords(sym: Symmetry, vars: Int32Array, n: number): Int32Array {
-  const special = new Uint8Array(n);
-  for (const g of sym.groups) for (const u of g) for (const i of u) special[i] = 1;
-  for (const i of sym.holders) special[i] = 1;
-  return vars.filter((i) => !special[i]);
-}
-
 export const NO_SYMMETRY: Symmetry = { groups: [], holders: new Int32Array(0) };
