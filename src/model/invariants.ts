@@ -2,10 +2,11 @@
 // the rule it mirrors (the spec's O1-O6 / N1-N9, or a kernel WARN_ON). Kernel
 // WARNs themselves are reported by the step that fires them (Kernel.warn).
 import type { Kernel } from './kernel.js';
+import type { Layout } from './state.js';
 import {
   E_ANON, E_PRESENT, E_TABLE, E_ZERO, E_SPECIAL, E_DEVMAP, G_FLAGS, G_HELD, G_GRABBING, G_LONGTERM, G_N, G_PAGES, G_PIN, G_STATE, GUP_PIN_COUNTING_BIAS,
   MAPPING_DAX_SHARED, PMD_NR, R_ENTIRE, R_GEN, R_HEAD, R_INDEX, R_LARGE, R_MAP, R_MAPPING, R_ORDER, R_PIN, R_REF, R_USERS, T_TEMPREF,
-  V_PRESENT, X_EMPTY, X_PMD, X_ZERO, leafRec, xaRec, D_PGMAP_REF, R_DRV,
+  V_PRESENT, REC_WORDS, X_EMPTY, X_PMD, X_ZERO, leafRec, xaRec, D_PGMAP_REF, R_DRV,
 } from './state.js';
 import { idleRefs } from './kernel/mm/memremap.js';
 import { pfnOf } from './kernel.js';
@@ -40,59 +41,108 @@ export interface Counts {
   temp: Int32Array; // per record (head): transient references of threads
 }
 
-/** Scratch counters per layout: the checker calls this for every new state, so it must not allocate. */
-const scratch = new WeakMap<object, Counts & { assoc: Int32Array; owner: Int32Array; live: Int32Array }>();
-
-/** Records that can ever change: FS-DAX blocks below the first data block hold filesystem metadata. */
-function liveRecs(k: Kernel): Int32Array {
-  return scratchOf(k).live;
+/** Per layout and scheme: scratch counters (the checker calls countHolders for every new state, so it must not allocate) and per-record constants. */
+interface Scratch extends Counts {
+  assoc: Int32Array;
+  owner: Int32Array;
+  live: Int32Array; // records that can ever change: FS-DAX blocks below the first data block hold filesystem metadata
+  base: Int32Array; // per record: the idle references of its pgmap type under this scheme
+  fsdax: Uint8Array; // per record: an FS-DAX block
+  unit: Uint8Array; // per record: a device-DAX alignment unit (one record stands for the whole unit)
 }
+const scratch = new WeakMap<object, Map<string, Scratch>>();
 
-function scratchOf(k: Kernel) {
-  let c = scratch.get(k.L);
+function scratchOf(k: Kernel): Scratch {
+  let bySchema = scratch.get(k.L);
+  if (!bySchema) scratch.set(k.L, (bySchema = new Map()));
+  let c = bySchema.get(k.cfg.scheme);
   if (!c) {
-    const n = k.L.nrecs;
+    const L = k.L;
+    const n = L.nrecs;
     const live: number[] = [];
+    const base = new Int32Array(n);
+    const fsdax = new Uint8Array(n);
+    const unit = new Uint8Array(n);
     for (let r = 0; r < n; r++) {
-      const d = k.L.devices[k.L.recDevice[r]];
-      if (d.type !== 'fsdax' || k.L.recPfn[r] >= d.firstDataBlock) live.push(r);
+      const d = L.devices[L.recDevice[r]];
+      if (d.type !== 'fsdax' || L.recPfn[r] >= d.firstDataBlock) live.push(r);
+      base[r] = idleRefs(d.pgmap, k.cfg.scheme);
+      fsdax[r] = d.type === 'fsdax' ? 1 : 0;
+      unit[r] = d.alignPages > 1 ? 1 : 0;
     }
-    c = { ptes: new Int32Array(n), huge: new Int32Array(n), gup: new Int32Array(n), pins: new Int32Array(n), temp: new Int32Array(n), assoc: new Int32Array(n), owner: new Int32Array(n), live: Int32Array.from(live) };
-    scratch.set(k.L, c);
+    c = {
+      ptes: new Int32Array(n), huge: new Int32Array(n), gup: new Int32Array(n), pins: new Int32Array(n), temp: new Int32Array(n),
+      assoc: new Int32Array(n), owner: new Int32Array(n), live: Int32Array.from(live), base, fsdax, unit,
+    };
+    bySchema.set(k.cfg.scheme, c);
   }
   return c;
 }
 
+/** A present leaf mapping a device page (not a table, the zero page or an anonymous copy). */
+const isLeaf = (e: number) => (e & E_PRESENT) !== 0 && (e & (E_ZERO | E_ANON | E_TABLE)) === 0;
+
+/**
+ * The state words checkInvariants reads (1 = read): records, page tables and
+ * VMA presence, GUP references, transient references and DAX entries. A step
+ * that writes none of them leaves every invariant as it was in its parent, so
+ * the checker need not check the successor again.
+ */
+export function invariantWords(L: Layout): Uint8Array {
+  const w = new Uint8Array(L.words);
+  const mark = (from: number, n: number) => w.fill(1, from, from + n);
+  mark(L.recOff, L.nrecs * REC_WORDS);
+  for (const v of L.vmas) {
+    const R = L.regions[v.region];
+    w[v.off + V_PRESENT] = 1;
+    if (R.hasPte) mark(v.pteOff, R.npages);
+    if (R.hasPmd) mark(v.pmdOff, Math.ceil(R.npages / PMD_NR));
+    if (R.hasPud) mark(v.pudOff, Math.ceil(R.npages / (PMD_NR * PMD_NR)));
+  }
+  for (const g of L.refs) mark(g.off, G_PAGES + 2 * g.maxPages);
+  for (const t of L.threads) w[t.off + T_TEMPREF] = 1;
+  for (const F of L.files) mark(F.xaOff, F.maxPages);
+  return w;
+}
+
 /** What holds each folio's references, derived from the state (valid until the next call). */
 export function countHolders(k: Kernel): Counts {
-  const c = scratchOf(k);
+  return fillHolders(k, scratchOf(k));
+}
+
+function fillHolders(k: Kernel, c: Scratch): Counts {
   c.ptes.fill(0);
   c.huge.fill(0);
   c.gup.fill(0);
   c.pins.fill(0);
   c.temp.fill(0);
   const m = k.m;
-  for (const v of k.L.vmas) {
+  const L = k.L;
+  const recOff = L.recOff;
+  for (const v of L.vmas) {
     if (!m[v.off + V_PRESENT]) continue;
-    const R = k.L.regions[v.region];
-    const leaf = (e: number) => e & E_PRESENT && !(e & (E_ZERO | E_ANON | E_TABLE));
+    const R = L.regions[v.region];
     // A normal PTE (vm_insert_page: p2pmem, either scheme) holds a reference; old-scheme DAX PTEs are devmap+special.
-    if (R.hasPte) for (let p = 0; p < R.npages; p++) { const e = m[v.pteOff + p]; if (leaf(e) && !(e & (E_SPECIAL | E_DEVMAP))) c.ptes[leafRec(e)]++; }
-    const huge = (e: number) => leaf(e) && !k.old; // old-scheme huge DAX entries are devmap: no reference
-    if (R.hasPmd) for (let j = 0; j < Math.ceil(R.npages / PMD_NR); j++) { const e = m[v.pmdOff + j]; if (huge(e)) c.huge[leafRec(e)]++; }
-    if (R.hasPud) for (let j = 0; j < Math.ceil(R.npages / (PMD_NR * PMD_NR)); j++) { const e = m[v.pudOff + j]; if (huge(e)) c.huge[leafRec(e)]++; }
+    if (R.hasPte)
+      for (let p = 0, e = 0; p < R.npages; p++) if (isLeaf((e = m[v.pteOff + p])) && !(e & (E_SPECIAL | E_DEVMAP))) c.ptes[leafRec(e)]++;
+    if (k.old) continue; // old-scheme huge DAX entries are devmap: no reference
+    if (R.hasPmd)
+      for (let j = 0, n = Math.ceil(R.npages / PMD_NR), e = 0; j < n; j++) if (isLeaf((e = m[v.pmdOff + j]))) c.huge[leafRec(e)]++;
+    if (R.hasPud)
+      for (let j = 0, n = Math.ceil(R.npages / (PMD_NR * PMD_NR)), e = 0; j < n; j++) if (isLeaf((e = m[v.pudOff + j]))) c.huge[leafRec(e)]++;
   }
-  for (const g of k.L.refs) {
-    if (m[g.off + G_STATE] !== G_HELD && m[g.off + G_STATE] !== G_GRABBING) continue;
+  for (const g of L.refs) {
+    const st = m[g.off + G_STATE];
+    if (st !== G_HELD && st !== G_GRABBING) continue;
     const pin = (m[g.off + G_FLAGS] & G_PIN) !== 0;
-    for (let j = 0; j < m[g.off + G_N]; j++) {
-      const h = m[k.r(m[g.off + G_PAGES + 2 * j] - 1) + R_HEAD];
-      const large = m[k.r(h) + R_ORDER] > 0;
+    for (let j = 0, n = m[g.off + G_N]; j < n; j++) {
+      const h = m[recOff + (m[g.off + G_PAGES + 2 * j] - 1) * REC_WORDS + R_HEAD];
+      const large = m[recOff + h * REC_WORDS + R_ORDER] > 0;
       c.gup[h] += pin && !large ? GUP_PIN_COUNTING_BIAS : 1;
       if (pin && large) c.pins[h]++;
     }
   }
-  for (const t of k.L.threads) { const r = m[t.off + T_TEMPREF]; if (r) c.temp[r - 1]++; }
+  for (const t of L.threads) { const r = m[t.off + T_TEMPREF]; if (r) c.temp[r - 1]++; }
   return c;
 }
 
@@ -101,19 +151,19 @@ const name = (k: Kernel, r: number) => `pfn 0x${pfnOf(k.L, r).toString(16)} (${k
 export function checkInvariants(k: Kernel): Violation[] {
   const out: Violation[] = [];
   const m = k.m;
-  const c = countHolders(k);
-  const live = liveRecs(k);
+  const c = scratchOf(k);
+  fillHolders(k, c);
+  const { live, base: idle, fsdax, unit, assoc, owner } = c;
   for (let li = 0; li < live.length; li++) {
     const r = live[li];
     const o = k.r(r);
     if (m[o + R_HEAD] !== r) continue; // tail pages are checked through their head
-    const d = k.L.devices[k.L.recDevice[r]];
     const order = m[o + R_ORDER];
     const rc = m[o + R_REF];
-    const base = idleRefs(d.pgmap, k.cfg.scheme);
+    const base = idle[r];
     if (rc < 0 || rc < base) { out.push({ id: 'refcount-underflow', message: `${name(k, r)}: refcount ${rc} below ${base}` }); continue; }
     let ptes = 0;
-    const pages = d.alignPages > 1 ? 1 : 1 << order;
+    const pages = unit[r] ? 1 : 1 << order;
     for (let j = 0; j < pages; j++) {
       ptes += c.ptes[r + j];
       if (m[k.r(r + j) + R_MAP] !== c.ptes[r + j])
@@ -132,7 +182,6 @@ export function checkInvariants(k: Kernel): Violation[] {
     }
   }
   // DAX entries vs folio association (fs/dax.c WARNs; N4, N5, O4)
-  const { assoc, owner } = scratchOf(k);
   assoc.fill(0);
   owner.fill(-1);
   for (const F of k.L.files) {
@@ -149,8 +198,7 @@ export function checkInvariants(k: Kernel): Violation[] {
   }
   for (let li = 0; li < live.length; li++) {
     const r = live[li];
-    const d = k.L.devices[k.L.recDevice[r]];
-    if (d.type !== 'fsdax') continue;
+    if (!fsdax[r]) continue;
     const o = k.r(r);
     if (!k.old && m[o + R_HEAD] !== r) continue;
     const mapping = m[o + R_MAPPING];
@@ -162,21 +210,20 @@ export function checkInvariants(k: Kernel): Violation[] {
     // entry left only mapping is checked
     if (a === 0) ok = k.old ? mapping === 0 || (mapping === MAPPING_DAX_SHARED && share === 0) : mapping === 0;
     else if (shared) ok = share === a;
-    else if (a === 0) ok = mapping === 0;
     else ok = a === 1 && mapping === owner[r] + 1;
     if (!ok)
       out.push({ id: 'share-accounting', message: `${name(k, r)}: mapping ${mapping === MAPPING_DAX_SHARED ? 'DAX_SHARED' : mapping ? k.L.files[mapping - 1].name : 'NULL'}, share/index ${share}, but ${a} DAX entr${a === 1 ? 'y' : 'ies'} reference it` });
   }
   // GUP references: N7 and N9
   for (const g of k.L.refs) {
-    if (m[g.off + G_STATE] !== G_HELD && m[g.off + G_STATE] !== G_GRABBING) continue;
+    const st = m[g.off + G_STATE];
+    if (st !== G_HELD && st !== G_GRABBING) continue;
     for (let j = 0; j < m[g.off + G_N]; j++) {
       const r = m[g.off + G_PAGES + 2 * j] - 1;
-      const d = k.L.devices[k.L.recDevice[r]];
-      if (d.type !== 'fsdax') continue;
+      if (!fsdax[r]) continue;
       if (m[g.off + G_FLAGS] & G_LONGTERM) out.push({ id: 'longterm-pin-fsdax', message: `${g.name} is a FOLL_LONGTERM pin of FS-DAX ${name(k, r)}` });
       if (m[k.r(r) + R_USERS] === 0 || m[k.r(r) + R_GEN] !== m[g.off + G_PAGES + 2 * j + 1])
-        out.push({ id: 'block-reuse-under-dma', message: `block ${k.L.recPfn[r]} of ${d.name} was ${m[k.r(r) + R_USERS] ? 'reallocated' : 'freed'} while GUP reference ${g.name} still holds ${name(k, r)}: DMA can corrupt it` });
+        out.push({ id: 'block-reuse-under-dma', message: `block ${k.L.recPfn[r]} of ${k.L.devices[k.L.recDevice[r]].name} was ${m[k.r(r) + R_USERS] ? 'reallocated' : 'freed'} while GUP reference ${g.name} still holds ${name(k, r)}: DMA can corrupt it` });
     }
   }
   return out;
