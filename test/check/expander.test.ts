@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { loadScenarioFile } from '../../src/scenario/index.js';
 import { Machine } from '../../src/engine/machine.js';
 import { configFor } from '../../src/engine/simulate.js';
-import { Codec, ENTRY_HDR, StateQueue } from '../../src/engine/check/store.js';
+import { ChunkPool, Codec, ENTRY_HDR, StateQueue } from '../../src/engine/check/store.js';
 import { Expander } from '../../src/engine/check/expander.js';
 import { findSymmetry } from '../../src/engine/check/symmetry.js';
 import { SharedFingerprintTable } from '../../src/engine/check/fptable.js';
@@ -83,29 +83,47 @@ test('the shared visited set: each fingerprint stored once, also when two worker
   const workers = [0, 1].map((me) => new Worker(new URL('./shared-table-worker.js', import.meta.url), { workerData: { table: shared.buffer, counts: shared.countsBuffer, me } }));
   const ask = (w: Worker, m: object) => new Promise<any>((res) => (w.once('message', res), w.postMessage(m)));
   let added = [0, 0];
+  let deferred = 0;
+  let current = shared.buffer;
   for (;;) {
     const r = await Promise.all(workers.map((w) => ask(w, { go: true })));
     added = r.map((x) => x.added);
     if (r.every((x) => x.done)) break;
     const g = await ask(workers[0], { grow: true });
-    await Promise.all(workers.map((w) => ask(w, { rehash: g.grown })));
+    current = g.grown;
+    const parts = await Promise.all(workers.map((w) => ask(w, { rehash: g.grown })));
+    deferred += parts.reduce((a, p) => a + p.deferred.length / 2, 0);
+    await ask(workers[0], { deferred: parts.map((p) => p.deferred) });
   }
   for (const w of workers) await w.terminate();
   assert.equal(added[0] + added[1], 400000, 'the 200k common fingerprints once, and each worker its own 100k');
+  assert.ok(deferred > 0, 'some rehashed fingerprints were left for the second pass');
+  const check = new SharedFingerprintTable(current, shared.countsBuffer, 0);
+  for (let i = 0; i < 200000; i++) assert.equal(check.add(Math.imul(i + 1, 0x9e3779b1), i), false, `common fingerprint ${i} was kept through every growth`);
 });
 
-test('the frontier takes a buffer of entries written elsewhere as a chunk, in order after its own', () => {
-  const q = new StateQueue();
-  q.reserve(1 + ENTRY_HDR);
-  q.buf.set([1, 0, 0, 0], q.at);
-  q.commit(1 + ENTRY_HDR);
-  const other = new Int32Array(20);
-  other.set([2, 0, 0, 1, 5, 9, 3, 0, 0, 0]); // [ordinal, lanes, count 1, (5, 9)], [ordinal, lanes, count 0]
-  q.adopt(other, 10, 2);
-  q.reserve(1 + ENTRY_HDR);
-  q.buf.set([4, 0, 0, 0], q.at);
-  q.commit(1 + ENTRY_HDR);
+test('the frontier takes the chunks another queue hands over, in order after its own, and reuses consumed chunks', () => {
+  const pool = new ChunkPool();
+  const q = new StateQueue(pool);
+  const put = (into: StateQueue, ordinal: number, words: number[]) => {
+    into.reserve(1 + ENTRY_HDR + words.length);
+    into.buf.set([ordinal, 0, 0, words.length / 2, ...words], into.at);
+    into.commit(1 + ENTRY_HDR + words.length);
+  };
+  put(q, 1, []);
+  const other = new StateQueue();
+  put(other, 2, [5, 9]);
+  put(other, 3, []);
+  const handed = other.handOver();
+  assert.equal(handed.entries, 2);
+  assert.equal(other.length, 0, 'the handing queue is empty afterwards');
+  q.adopt(handed.chunks, handed.entries);
+  put(q, 4, [7, 1, 8, 2]);
   const seen: number[] = [];
-  while (q.shift()) seen.push(q.rBuf[q.rAt]);
+  const chunks = new Set<Int32Array>();
+  while (q.shift()) { seen.push(q.rBuf[q.rAt]); chunks.add(q.rBuf); }
   assert.deepEqual(seen, [1, 2, 3, 4]);
+  q.clear();
+  const reused = [pool.take(), pool.take(), pool.take()];
+  assert.ok(reused.every((c) => chunks.has(c)), 'the three consumed chunks come back from the pool');
 });

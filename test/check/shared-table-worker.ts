@@ -5,10 +5,14 @@ import { SharedFingerprintTable } from '../../src/engine/check/fptable.js';
 const t = new SharedFingerprintTable(workerData.table, workerData.counts, workerData.me);
 let added = 0;
 let i = 0;
-parentPort!.on('message', (m: { rehash?: SharedArrayBuffer; grow?: boolean }) => {
+parentPort!.on('message', (m: { rehash?: SharedArrayBuffer; deferred?: Int32Array[]; grow?: boolean }) => {
   if (m.rehash) {
-    t.rehashInto(m.rehash, workerData.me, 2);
-    parentPort!.postMessage({ rehashed: true });
+    parentPort!.postMessage({ deferred: t.rehashInto(m.rehash, workerData.me, 2) });
+    return;
+  }
+  if (m.deferred) {
+    t.insertDeferred(m.deferred);
+    parentPort!.postMessage({ inserted: true });
     return;
   }
   if (m.grow) {
@@ -20,10 +24,10 @@ parentPort!.on('message', (m: { rehash?: SharedArrayBuffer; grow?: boolean }) =>
       parentPort!.postMessage({ paused: true, added });
       return;
     }
-    // 200k fingerprints both workers add, then 100k of this worker's own
+    // 200k fingerprints both workers add, then 100k of this worker's own (the same high words, a low word of its own)
     const own = i >= 200000;
-    const hi = own ? 0x40000000 + workerData.me * 0x1000000 + i : Math.imul(i + 1, 0x9e3779b1);
-    if (t.add(hi, own ? 7 : i)) added++;
+    const hi = Math.imul(i + 1, 0x9e3779b1);
+    if (t.add(hi, own ? 7 + workerData.me : i)) added++;
   }
   parentPort!.postMessage({ done: true, added });
 });

@@ -8,7 +8,7 @@ import { checkFinal, checkInvariants, invariantWords, type Violation } from '../
 import { S_DONE, S_SLEEPING, T_KEY, T_OP, T_STATUS } from '../../model/state.js';
 import type { Kernel, Words } from '../../model/kernel.js';
 import { describeKey } from '../../model/kernel/kernel/wait_bit.js';
-import { Codec, ENTRY_HDR, Links, StateQueue } from './store.js';
+import { ChunkPool, Codec, ENTRY_HDR, Links, StateQueue } from './store.js';
 import { Expander } from './expander.js';
 import { Independence } from './independence.js';
 import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
@@ -16,6 +16,12 @@ import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
 /** The visited set: a FingerprintTable, or a SharedFingerprintTable view. */
 export interface Visited {
   add(hi: number, lo: number): boolean;
+}
+
+/** Queue chunks handed from one worker to another (StateQueue.handOver). */
+export interface Handed {
+  chunks: Int32Array[];
+  entries: number;
 }
 
 /** A violation found; gids are global state ids (local ordinal * workers + worker). */
@@ -40,15 +46,13 @@ const SEEN = -1;
 export class Explorer {
   readonly x: Expander;
   readonly links: Links;
-  queue = new StateQueue(); // the level being expanded
-  next = new StateQueue(); // the level being found
+  private readonly pool = new ChunkPool(); // the queues' chunks, reused level after level
+  queue = new StateQueue(this.pool); // the level being expanded
+  next = new StateQueue(this.pool); // the level being found
   transitions = 0;
   found: Found | undefined;
   /** New states dealt to another worker ([gid, entry] each), when dealing is on: every other new state. */
-  private out = new Int32Array(0);
-  private outW = 0;
-  private outN = 0;
-  private dealing = false;
+  private out: StateQueue | null = null;
   private deal = 0;
   private gid = 0; // the state being expanded
   private readonly nt: number;
@@ -77,8 +81,7 @@ export class Explorer {
 
   /** Deal every other new state out (to this.out) instead of keeping it. */
   dealOut(): void {
-    this.dealing = true;
-    this.out = new Int32Array(1 << 16);
+    this.out = new StateQueue(this.pool);
   }
 
   private gidOf(ord: number): number {
@@ -97,21 +100,17 @@ export class Explorer {
   }
 
   /** The next level becomes the one to expand (with `inbox`: states another worker dealt here). */
-  nextLevel(inbox?: Int32Array, words = 0, entries = 0): void {
-    if (inbox) this.next.adopt(inbox, words, entries);
+  nextLevel(inbox?: Handed): void {
+    if (inbox) this.next.adopt(inbox.chunks, inbox.entries);
     const done = this.queue;
     this.queue = this.next;
     this.next = done;
     this.next.clear();
   }
 
-  /** The dealt states, handed over: a fresh buffer takes their place. */
-  takeOut(): { buf: Int32Array; words: number; entries: number } {
-    const r = { buf: this.out, words: this.outW, entries: this.outN };
-    this.out = new Int32Array(this.out.length);
-    this.outW = 0;
-    this.outN = 0;
-    return r;
+  /** The dealt states, handed over (their chunks are the receiver's now). */
+  takeOut(): Handed {
+    return this.out!.handOver();
   }
 
   private stateFound(gid: number): void {
@@ -158,22 +157,10 @@ export class Explorer {
     let child = SEEN;
     if (this.isNew(x.codec.hi, x.codec.lo)) {
       child = this.gidOf(this.links.push(this.gid, t));
-      if (this.dealing && (this.deal++ & 1) === 1) {
-        const room = 2 + ENTRY_HDR + 2 * this.n;
-        if (this.outW + room > this.out.length) {
-          const bigger = new Int32Array(this.out.length * 2 + room);
-          bigger.set(this.out.subarray(0, this.outW));
-          this.out = bigger;
-        }
-        this.out[this.outW] = child;
-        this.outW += 1 + x.write(this.out, this.outW + 1);
-        this.outN++;
-      } else {
-        const q = this.next;
-        q.reserve(1 + ENTRY_HDR + 2 * this.n);
-        q.buf[q.at] = child;
-        q.commit(1 + x.write(q.buf, q.at + 1));
-      }
+      const q = this.out !== null && (this.deal++ & 1) === 1 ? this.out : this.next;
+      q.reserve(1 + ENTRY_HDR + 2 * this.n);
+      q.buf[q.at] = child;
+      q.commit(1 + x.write(q.buf, q.at + 1));
       // a step that writes no word the invariants read leaves them as its parent had them (checked: no violation)
       if (this.writesChecked()) this.stateFound(child);
     }

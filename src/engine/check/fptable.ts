@@ -93,7 +93,8 @@ function home(hi: number, n: number): number {
  * it. So neither word may be 0 in a stored fingerprint (0 is remapped to 1:
  * fingerprints differing only there merge, a 2^-32 event). Each worker counts
  * its insertions in its own cache line; the table grows only while every
- * worker is paused (`full` says when to pause).
+ * worker is paused (`full` says when to pause); a message from the main
+ * thread (which orders memory) separates the rehash from the next insertions.
  */
 export class SharedFingerprintTable {
   private t: Int32Array;
@@ -171,25 +172,52 @@ export class SharedFingerprintTable {
     return new SharedArrayBuffer(slots * 8);
   }
 
-  /** Move part `part` of `parts` of this table into `buffer` (other workers move the other parts at the same time), then use it. */
-  rehashInto(buffer: SharedArrayBuffer, part: number, parts: number): void {
+  /**
+   * Move this worker's share of the table into `buffer`, every worker at once.
+   * A slot's home grows with its fingerprint, so the old table's part
+   * `part`/`parts` lands (almost all) in the same part of the new one: a
+   * fingerprint whose probe starts and stays inside that region is stored with
+   * plain writes, as no other worker writes there. The few others (probes
+   * running past the region's end, or wrapped round the old table's end) are
+   * returned as (hi, lo) pairs for one worker to insert (insertDeferred) once
+   * every part is done.
+   */
+  rehashInto(buffer: SharedArrayBuffer, part: number, parts: number): Int32Array {
     const old = this.t;
     const from = Math.floor((this.slots * part) / parts);
     const to = Math.floor((this.slots * (part + 1)) / parts);
     const t = new Int32Array(buffer);
-    const slots = t.length >> 1;
+    const n = t.length >> 1;
+    const regionFrom = Math.floor((n * part) / parts);
+    const regionTo = Math.floor((n * (part + 1)) / parts);
+    const deferred: number[] = [];
     for (let j = from; j < to; j++) {
       const hi = old[2 * j];
       if (hi === 0) continue;
-      for (let i = home(hi >>> 0, slots); ; ) {
-        if (t[2 * i] === 0 && Atomics.compareExchange(t, 2 * i, 0, hi) === 0) {
-          Atomics.store(t, 2 * i + 1, old[2 * j + 1]);
-          break;
-        }
-        if (++i === slots) i = 0;
+      let i = home(hi >>> 0, n);
+      if (i >= regionFrom) while (i < regionTo && t[2 * i] !== 0) i++;
+      if (i < regionFrom || i >= regionTo) {
+        deferred.push(hi, old[2 * j + 1]);
+        continue;
       }
+      t[2 * i] = hi;
+      t[2 * i + 1] = old[2 * j + 1];
     }
     this.attach(buffer);
+    return Int32Array.from(deferred);
+  }
+
+  /** Insert the pairs the parts of a rehash deferred (one worker, after every part is done). */
+  insertDeferred(parts: Int32Array[]): void {
+    const t = this.t;
+    const n = this.slots;
+    for (const d of parts)
+      for (let j = 0; j < d.length; j += 2) {
+        let i = home(d[j] >>> 0, n);
+        while (t[2 * i] !== 0) if (++i === n) i = 0;
+        t[2 * i] = d[j];
+        t[2 * i + 1] = d[j + 1];
+      }
   }
 
   attach(buffer: SharedArrayBuffer): void {

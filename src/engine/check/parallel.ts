@@ -82,13 +82,14 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
         if (ex.some((r) => r.status === 'linksFull')) return result('incomplete', { incomplete: 'parent links full (the global state ids reached 2^32 / threads)' });
         if (!ex.some((r) => r.status === 'paused')) break;
         const g = await chans[0].ask<'grown'>({ type: 'grow' });
-        await Promise.all(chans.map((c) => c.ask<'rehashed'>({ type: 'rehash', table: g.table })));
+        const parts = await Promise.all(chans.map((c) => c.ask<'rehashed'>({ type: 'rehash', table: g.table })));
+        await chans[0].ask<'inserted'>({ type: 'insertDeferred', deferred: parts.map((p) => p.deferred) });
       }
       // each worker takes the new states the other dealt it
       const dealt = await Promise.all(chans.map((c) => c.ask<'dealt'>({ type: 'next' })));
       const lv = await Promise.all(chans.map((c, i) => {
         const from = dealt[(i + 1) % WORKERS];
-        return c.ask<'level'>({ type: 'absorb', inbox: from.outbox, words: from.words, entries: from.entries }, [from.outbox]);
+        return c.ask<'level'>({ type: 'absorb', inbox: from.outbox, entries: from.entries }, from.outbox);
       }));
       states = lv.reduce((a, r) => a + r.states, 0);
       bytes = lv.reduce((a, r) => a + r.bytes, 0);

@@ -244,8 +244,24 @@ export class Codec {
 }
 
 const CHUNK = 1 << 22; // words per frontier chunk (16 MiB)
+const SPARE_CHUNKS = 4; // at most this many consumed chunks kept for reuse
 
-/** FIFO of encoded states with their ordinals, in chunks freed as they are consumed. */
+/**
+ * Consumed frontier chunks, written again instead of allocating fresh ones: a
+ * fresh 16 MiB buffer is faulted in page by page and later collected, which
+ * cost more than filling it.
+ */
+export class ChunkPool {
+  private readonly spare: Int32Array[] = [];
+  take(): Int32Array {
+    return this.spare.pop() ?? new Int32Array(CHUNK);
+  }
+  give(c: Int32Array): void {
+    if (c.length === CHUNK && this.spare.length < SPARE_CHUNKS) this.spare.push(c);
+  }
+}
+
+/** FIFO of encoded states with their ordinals, in chunks handed back to the pool as they are consumed. */
 export class StateQueue {
   private chunks: (Int32Array | null)[] = [];
   private wChunk = -1;
@@ -255,13 +271,20 @@ export class StateQueue {
   length = 0;
   bytes = 0;
 
-  /** Empty the queue, keeping one chunk for reuse (a level-by-level search swaps two queues). */
+  constructor(private readonly pool = new ChunkPool()) {}
+
+  /** Empty the queue; its chunks go back to the pool. */
   clear(): void {
-    const keep = this.chunks.find((c) => c !== null && c.length >= CHUNK);
-    this.chunks = keep ? [keep] : [];
-    this.bytes = keep ? keep.byteLength : 0;
-    this.wChunk = keep ? 0 : -1;
-    this.wPos = keep ? 0 : CHUNK;
+    for (const c of this.chunks) if (c) this.pool.give(c);
+    this.forget();
+  }
+
+  /** Empty the queue without reusing its chunks (they were handed elsewhere). */
+  private forget(): void {
+    this.chunks = [];
+    this.bytes = 0;
+    this.wChunk = -1;
+    this.wPos = CHUNK;
     this.rChunk = 0;
     this.rPos = 0;
     this.length = 0;
@@ -274,8 +297,8 @@ export class StateQueue {
   /** Room for one entry of up to `words` words, at this.buf[this.at...] (an entry starts with its ordinal). */
   reserve(words: number): void {
     if (this.wChunk < 0 || this.wPos + words + 1 > this.chunks[this.wChunk]!.length) {
-      if (this.wChunk >= 0 && this.wPos < this.chunks[this.wChunk]!.length) this.chunks[this.wChunk]![this.wPos] = -1; // end of chunk marker
-      this.chunks.push(new Int32Array(Math.max(CHUNK, words + 2)));
+      this.endChunk();
+      this.chunks.push(words + 2 <= CHUNK ? this.pool.take() : new Int32Array(words + 2));
       this.bytes += this.chunks[this.chunks.length - 1]!.byteLength;
       this.wChunk = this.chunks.length - 1;
       this.wPos = 0;
@@ -289,18 +312,29 @@ export class StateQueue {
     this.length++;
   }
 
-  /**
-   * Append `entries` entries written elsewhere (buf[0..words), each [ordinal, entry]) as a chunk of
-   * their own, without copying. buf must have room for an end marker at buf[words].
-   */
-  adopt(buf: Int32Array, words: number, entries: number): void {
+  /** Mark where the chunk being written ends (reserve() always leaves room for the marker). */
+  private endChunk(): void {
+    if (this.wChunk >= 0 && this.wPos < this.chunks[this.wChunk]!.length) this.chunks[this.wChunk]![this.wPos] = -1;
+  }
+
+  /** Hand every chunk over (to another worker, which adopts them) and start empty; the entries in them. */
+  handOver(): { chunks: Int32Array[]; entries: number } {
+    this.endChunk();
+    const r = { chunks: this.chunks.filter((c): c is Int32Array => c !== null), entries: this.length };
+    this.forget();
+    return r;
+  }
+
+  /** Append chunks another queue handed over (handOver), holding `entries` entries, without copying. */
+  adopt(chunks: Int32Array[], entries: number): void {
     if (entries === 0) return;
-    if (this.wChunk >= 0 && this.wPos < this.chunks[this.wChunk]!.length) this.chunks[this.wChunk]![this.wPos] = -1; // end of chunk marker
-    buf[words] = -1;
-    this.chunks.push(buf);
-    this.bytes += buf.byteLength;
+    this.endChunk();
+    for (const c of chunks) {
+      this.chunks.push(c);
+      this.bytes += c.byteLength;
+    }
     this.wChunk = this.chunks.length - 1;
-    this.wPos = buf.length; // full: the next reserve() starts a new chunk
+    this.wPos = CHUNK + 1; // full: the next reserve() starts a new chunk
     this.length += entries;
   }
 
@@ -312,9 +346,10 @@ export class StateQueue {
   shift(): boolean {
     if (this.length === 0) return false;
     let buf = this.chunks[this.rChunk]!;
-    if (this.rPos >= buf.length || buf[this.rPos] === -1 || (this.rChunk === this.wChunk && this.rPos >= this.wPos)) {
+    while (this.rPos >= buf.length || buf[this.rPos] === -1 || (this.rChunk === this.wChunk && this.rPos >= this.wPos)) {
       this.bytes -= buf.byteLength;
-      this.chunks[this.rChunk] = null; // let it be collected
+      this.chunks[this.rChunk] = null;
+      this.pool.give(buf);
       this.rChunk++;
       this.rPos = 0;
       buf = this.chunks[this.rChunk]!;

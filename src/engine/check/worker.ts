@@ -30,8 +30,9 @@ export type ToWorker =
   | { type: 'expand'; deadline: number }
   | { type: 'grow' }
   | { type: 'rehash'; table: SharedArrayBuffer }
+  | { type: 'insertDeferred'; deferred: Int32Array[] }
   | { type: 'next' }
-  | { type: 'absorb'; inbox: ArrayBuffer; words: number; entries: number }
+  | { type: 'absorb'; inbox: ArrayBuffer[]; entries: number }
   | { type: 'link'; gid: number };
 
 /** How an expand request ended: the level is done here, the table must grow first, time ran out, or the parent links cannot take more global ids. */
@@ -41,8 +42,9 @@ export type FromWorker =
   | { type: 'ready'; found?: Found }
   | { type: 'expanded'; transitions: number; found?: Found; status: ExpandStatus }
   | { type: 'grown'; table: SharedArrayBuffer }
-  | { type: 'rehashed' }
-  | { type: 'dealt'; outbox: ArrayBuffer; words: number; entries: number }
+  | { type: 'rehashed'; deferred: Int32Array }
+  | { type: 'inserted' }
+  | { type: 'dealt'; outbox: ArrayBuffer[]; entries: number }
   | { type: 'level'; states: number; queue: number; bytes: number }
   | { type: 'link'; parent: number; thread: number };
 
@@ -83,17 +85,19 @@ parentPort!.on('message', (msg: ToWorker) => {
   if (msg.type === 'expand') r = expand(msg.deadline);
   else if (msg.type === 'grow') r = { type: 'grown', table: table.grown() };
   else if (msg.type === 'rehash') {
-    table.rehashInto(msg.table, me, W);
-    r = { type: 'rehashed' };
+    r = { type: 'rehashed', deferred: table.rehashInto(msg.table, me, W) };
+  } else if (msg.type === 'insertDeferred') {
+    table.insertDeferred(msg.deferred);
+    r = { type: 'inserted' };
   } else if (msg.type === 'next') {
     const o = E.takeOut();
-    r = { type: 'dealt', outbox: o.buf.buffer as ArrayBuffer, words: o.words, entries: o.entries };
+    r = { type: 'dealt', outbox: o.chunks.map((c) => c.buffer as ArrayBuffer), entries: o.entries };
   } else if (msg.type === 'absorb') {
-    E.nextLevel(new Int32Array(msg.inbox), msg.words, msg.entries);
+    E.nextLevel({ chunks: msg.inbox.map((b) => new Int32Array(b)), entries: msg.entries });
     r = level();
   } else {
     const l = E.links.get(Math.floor(msg.gid / W));
     r = { type: 'link', parent: l.parent, thread: l.thread };
   }
-  parentPort!.postMessage(r, r.type === 'dealt' ? [r.outbox] : []);
+  parentPort!.postMessage(r, r.type === 'dealt' ? r.outbox : []);
 });
