@@ -21,6 +21,8 @@ export interface SpinResult {
   bytesPerState: number;
   depth: number;
   errorDepth?: number;
+  /** With -DREACH -i: the steps of the shortest trail pan found (its last "reducing search depth to N"). */
+  shortestTrail?: number;
   log?: string;
 }
 
@@ -82,19 +84,24 @@ export function parsePan(log: string, wallSeconds: number): SpinResult {
     memoryMB: num(log, /([\d.]+)\s+total actual memory usage/),
     bytesPerState: (stateMem * 1048576) / states,
     depth: num(log, /depth reached (\d+)/),
+    shortestTrail: [...log.matchAll(/reducing search depth to (\d+)/g)].map((m) => Number(m[1])).pop(),
   };
 }
 
-/** Run model.pml on one instance. `noReduce` compiles pan with -DNOREDUCE (no partial-order reduction). */
-export function runSpin(model: string, i: Instance, opts: { noReduce: boolean; timeoutSeconds: number }): SpinResult {
+/**
+ * Run model.pml on one instance. `noReduce` compiles pan with -DNOREDUCE (no
+ * partial-order reduction); `shortest` looks for the shortest error trail
+ * (-DREACH, pan -i: after each error, search again below its depth).
+ */
+export function runSpin(model: string, i: Instance, opts: { noReduce: boolean; timeoutSeconds: number; shortest?: boolean }): SpinResult {
   const wd = mkdtempSync(join(tmpdir(), 'daxref-spin-'));
   const t0 = performance.now();
   try {
     copyFileSync(model, join(wd, 'model.pml'));
     execFileSync('spin', [...spinDefines(i), '-a', 'model.pml'], { cwd: wd, stdio: ['ignore', 'ignore', 'pipe'] });
-    const cc = ['-O2', '-DSAFETY', '-DMEMLIM=16000', ...(opts.noReduce ? ['-DNOREDUCE'] : []), '-o', 'pan', 'pan.c'];
+    const cc = ['-O2', '-DSAFETY', '-DMEMLIM=16000', ...(opts.noReduce ? ['-DNOREDUCE'] : []), ...(opts.shortest ? ['-DREACH'] : []), '-o', 'pan', 'pan.c'];
     execFileSync('gcc', cc, { cwd: wd, stdio: ['ignore', 'ignore', 'pipe'] });
-    const r = spawnSync('./pan', ['-m1000000'], { cwd: wd, encoding: 'utf8', timeout: opts.timeoutSeconds * 1000, maxBuffer: 64 << 20 });
+    const r = spawnSync('./pan', ['-m1000000', ...(opts.shortest ? ['-i'] : [])], { cwd: wd, encoding: 'utf8', timeout: opts.timeoutSeconds * 1000, maxBuffer: 64 << 20 });
     const wall = (performance.now() - t0) / 1000;
     writeFileSync(join(wd, 'pan.log'), r.stdout ?? '');
     if (r.error || r.signal) {

@@ -30,6 +30,15 @@ test('a pan run that finds the bug: violation, what and at which depth', () => {
   assert.equal(r.states, 747);
 });
 
+test('a pan -i run (compiled -DREACH): every shorter trail it found, the last the shortest', () => {
+  const r = parsePan(fixture('pan-bug-skip-locked-k2f1p1w1-shortest.log'), 1);
+  assert.equal(r.verdict, 'violation');
+  assert.equal(r.errorDepth, 68, 'the first error');
+  assert.equal(r.shortestTrail, 66);
+  assert.equal(r.states, 4258);
+  assert.equal(parsePan(fixture('pan-bug-skip-locked-k2f1p1w1.log'), 1).shortestTrail, undefined, 'a plain run has no shortened trail');
+});
+
 test('a report cut off before the summary is not a verdict', () => {
   assert.equal(parsePan('pan: elapsed time 1 seconds\n', 1).verdict, 'failed');
 });
