@@ -107,7 +107,7 @@ test('the frontier takes the chunks another queue hands over, in order after its
   const q = new StateQueue(pool);
   const put = (into: StateQueue, ordinal: number, words: number[]) => {
     into.reserve(1 + ENTRY_HDR + words.length);
-    into.buf.set([ordinal, 0, 0, words.length / 2, ...words], into.at);
+    into.buf.set([ordinal, 0, 0, words.length, ...words], into.at);
     into.commit(1 + ENTRY_HDR + words.length);
   };
   put(q, 1, []);

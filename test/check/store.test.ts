@@ -78,17 +78,33 @@ test('the fingerprint tells states apart, but not states that differ by a swap o
   assert.notEqual(fp([[30, 2]]), fp([]), 'held or free');
 });
 
-test('an entry decodes back to its state', () => {
-  const init = Int32Array.from({ length: 50 }, (_, i) => i % 7);
-  const codec = new Codec(init);
-  const buf = Int32Array.of(11, 22, 2, 3, 99, 40, -5);
-  assert.equal(entryWords(buf, 0), 7);
-  const back = new Int32Array(50);
-  codec.decode(buf, 0, back);
-  const want = init.slice();
-  want[3] = 99;
-  want[40] = -5;
-  assert.deepEqual(back, want);
+test('an entry decodes back to its state: each differing word packed with its index, wide values escaped', () => {
+  for (const n of [2, 50, 581, 5000, 1 << 20]) {
+    const init = Int32Array.from({ length: n }, (_, i) => i % 7);
+    const codec = new Codec(init);
+    const pk = codec.packing;
+    const lim = -pk.esc;
+    // values around the packable range's edges, the escape itself, and the widest
+    const values = [0, 1, -1, lim - 1, -(lim - 1), lim, -lim, pk.esc - 1, 0x7fffffff, -0x80000000];
+    const want = init.slice();
+    const buf = new Int32Array(3 + 2 * values.length);
+    buf[0] = 11;
+    buf[1] = 22;
+    let w = 3;
+    values.forEach((v, j) => {
+      const i = (n - 1 - j * 7919) % n; // spread over the state, the highest index first
+      const at = (i + n) % n;
+      if (want[at] !== init[at]) return; // one value per word
+      want[at] = v;
+      w += pk.put(buf, w, at, v);
+    });
+    buf[2] = w - 3;
+    assert.equal(entryWords(buf, 0), w, `n = ${n}: the entry's length`);
+    assert.ok(w - 3 < 2 * values.length, `n = ${n}: narrow values take one word`);
+    const back = new Int32Array(n);
+    codec.decode(buf, 0, back);
+    assert.deepEqual(back, want, `n = ${n}`);
+  }
 });
 
 test('the frontier is first in, first out across chunks', () => {
@@ -96,7 +112,7 @@ test('the frontier is first in, first out across chunks', () => {
   for (let i = 0; i < 3000; i++) {
     q.reserve(4 + 2 * 2000);
     q.buf[q.at] = i; // ordinal
-    q.buf[q.at + 3] = 2000; // pairs
+    q.buf[q.at + 3] = 4000; // body words
     q.buf[q.at + 5] = i;
     q.buf[q.at + 4003] = -(i + 1);
     q.commit(4004); // 3000 such entries fill three 16 MiB chunks

@@ -34,11 +34,17 @@ export class Expander {
   load(buf: Int32Array, at: number): void {
     const cur = this.cur;
     const init = this.init;
-    for (let j = 0; j < this.diffN; j++) cur[this.diff[j]] = init[this.diff[j]];
-    const c = buf[at + 2];
-    for (let j = 0, p = at + ENTRY_HDR; j < c; j++, p += 2) {
-      cur[buf[p]] = buf[p + 1];
-      this.diff[j] = buf[p];
+    const diff = this.diff;
+    for (let j = 0; j < this.diffN; j++) cur[diff[j]] = init[diff[j]];
+    const { ibits, vbits, esc } = this.codec.packing;
+    let c = 0;
+    for (let p = at + ENTRY_HDR, end = p + buf[at + 2]; p < end; ) {
+      const w = buf[p++];
+      let v = (w << ibits) >> ibits;
+      if (v === esc) v = buf[p++];
+      const i = w >>> vbits;
+      cur[i] = v;
+      diff[c++] = i;
     }
     this.diffN = c;
     this.p1 = buf[at];
@@ -69,28 +75,31 @@ export class Expander {
     const init = this.init;
     const stamp = this.written.at;
     const gen = this.written.next();
+    const pk = this.codec.packing;
+    const { vbits, mask, esc } = pk;
     let w = at + ENTRY_HDR;
+    // Packing.put, its common case inline
     for (let j = 0; j < this.diffN; j++) {
       const i = this.diff[j];
       stamp[i] = gen;
-      if (cur[i] !== init[i]) {
-        out[w++] = i;
-        out[w++] = cur[i];
-      }
+      const v = cur[i];
+      if (v === init[i]) continue;
+      if (v > esc && v < -esc) out[w++] = (i << vbits) | (v & mask);
+      else w += pk.put(out, w, i, v);
     }
     const log = this.k.log;
     for (let j = 0, n = this.k.logN; j < n; j += 3) {
       const i = log[j];
       if (stamp[i] === gen) continue;
       stamp[i] = gen;
-      if (cur[i] !== init[i]) {
-        out[w++] = i;
-        out[w++] = cur[i];
-      }
+      const v = cur[i];
+      if (v === init[i]) continue;
+      if (v > esc && v < -esc) out[w++] = (i << vbits) | (v & mask);
+      else w += pk.put(out, w, i, v);
     }
     out[at] = this.codec.h1;
     out[at + 1] = this.codec.h2;
-    out[at + 2] = (w - at - ENTRY_HDR) >>> 1;
+    out[at + 2] = w - at - ENTRY_HDR;
     return w - at;
   }
 

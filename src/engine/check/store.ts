@@ -45,9 +45,39 @@ export class Marks {
   }
 }
 
-/** A frontier entry: [lane 1, lane 2, count, (index, value) * count]. */
+/**
+ * A frontier entry: [lane 1, lane 2, body length, body]. The body lists the
+ * words that differ from the initial state, each as one word, index << vbits |
+ * value (Packing), or, for a value too wide for that, the escape value in the
+ * packed word and the whole value in the next.
+ */
 export const ENTRY_HDR = 3;
-export const entryWords = (buf: Int32Array, at: number): number => ENTRY_HDR + 2 * buf[at + 2];
+export const entryWords = (buf: Int32Array, at: number): number => ENTRY_HDR + buf[at + 2];
+
+/** How an entry packs a word's index and value into one word, for states of n words. */
+export class Packing {
+  readonly ibits: number; // index bits (high)
+  readonly vbits: number; // value bits (low, signed)
+  readonly mask: number;
+  readonly esc: number; // the escape: the most negative value, never packed
+  constructor(n: number) {
+    this.ibits = Math.max(1, Math.ceil(Math.log2(Math.max(2, n))));
+    if (this.ibits > 24) throw new Error(`a state of ${n} words is too large to pack`);
+    this.vbits = 32 - this.ibits;
+    this.mask = 2 ** this.vbits - 1;
+    this.esc = -(2 ** (this.vbits - 1));
+  }
+  /** Pack (i, v) at out[w]; the words written (1, or 2 with the escape). */
+  put(out: Int32Array, w: number, i: number, v: number): number {
+    if (v > this.esc && v < -this.esc) {
+      out[w] = (i << this.vbits) | (v & this.mask);
+      return 1;
+    }
+    out[w] = (i << this.vbits) | (this.esc & this.mask);
+    out[w + 1] = v;
+    return 2;
+  }
+}
 
 const HOLDER = 1; // a lock-holder word outside the units: held / free
 const UNIT = 2; // a word of an interchangeable unit (other words: 0, hashed as they are)
@@ -71,6 +101,8 @@ export class Codec {
   private readonly tD1: Int32Array;
   private readonly tD2: Int32Array;
   private readonly marks: Marks; // units already in touched
+  /** How entries pack the words of these states. */
+  readonly packing: Packing;
   /** Lanes and fingerprint of the last state hashed. */
   h1 = B1;
   h2 = B2;
@@ -82,6 +114,7 @@ export class Codec {
     sym: Symmetry = NO_SYMMETRY,
   ) {
     const n = (this.n = init.length);
+    this.packing = new Packing(n);
     this.k1 = new Int32Array(n);
     this.k2 = new Int32Array(n);
     let seed = 0x9e3779b9;
@@ -238,8 +271,13 @@ export class Codec {
   /** Rebuild a state from an entry (every word: use Expander.load in the hot loop). */
   decode(src: Int32Array, at: number, m: Int32Array): void {
     m.set(this.init);
-    const c = src[at + 2];
-    for (let j = 0, p = at + ENTRY_HDR; j < c; j++, p += 2) m[src[p]] = src[p + 1];
+    const { ibits, vbits, esc } = this.packing;
+    for (let p = at + ENTRY_HDR, end = p + src[at + 2]; p < end; ) {
+      const w = src[p++];
+      let v = (w << ibits) >> ibits;
+      if (v === esc) v = src[p++];
+      m[w >>> vbits] = v;
+    }
   }
 }
 
