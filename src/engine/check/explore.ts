@@ -39,6 +39,10 @@ export interface ExploreOptions {
 }
 
 const BLOCKED_STEP = -2;
+// new states found while expanding a block of this many states go to the same worker: siblings stay
+// together, so the diamonds they close meet in one worker's recent-fingerprint cache (dealing every
+// other new state made each worker look up twice as many in the shared table)
+const DEAL_BLOCK = 256;
 const RECENT_BITS = 16; // 64k fingerprints: 512 KiB, near the L2 cache (measured best of 12-20 bits)
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
 const SEEN = -1;
@@ -51,7 +55,7 @@ export class Explorer {
   next = new StateQueue(this.pool); // the level being found
   transitions = 0;
   found: Found | undefined;
-  /** New states dealt to another worker ([gid, entry] each), when dealing is on: every other new state. */
+  /** New states dealt to another worker ([gid, entry] each), when dealing is on: those found in every other block of DEAL_BLOCK expanded states. */
   private out: StateQueue | null = null;
   private deal = 0;
   private gid = 0; // the state being expanded
@@ -79,7 +83,7 @@ export class Explorer {
     this.checked = invariantWords(M.L);
   }
 
-  /** Deal every other new state out (to this.out) instead of keeping it. */
+  /** Deal the new states of every other block of expanded states out (to this.out) instead of keeping them. */
   dealOut(): void {
     this.out = new StateQueue(this.pool);
   }
@@ -157,7 +161,7 @@ export class Explorer {
     let child = SEEN;
     if (this.isNew(x.codec.hi, x.codec.lo)) {
       child = this.gidOf(this.links.push(this.gid, t));
-      const q = this.out !== null && (this.deal++ & 1) === 1 ? this.out : this.next;
+      const q = this.out !== null && (this.deal & DEAL_BLOCK) !== 0 ? this.out : this.next;
       q.reserve(1 + ENTRY_HDR + 2 * this.n);
       q.buf[q.at] = child;
       q.commit(1 + x.write(q.buf, q.at + 1));
@@ -180,6 +184,7 @@ export class Explorer {
     for (let i = 0; q.length > 0; i++) {
       if (stop(i)) return 'stopped';
       q.shift();
+      this.deal++;
       this.gid = q.rBuf[q.rAt];
       x.load(q.rBuf, q.rAt + 1);
       // an ample set of one independent thread first; every thread if there is none or its successor was seen (the cycle proviso)

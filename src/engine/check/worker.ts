@@ -1,8 +1,9 @@
 // One worker of the 2-worker search (parallel.ts), running the search core
 // (explore.ts) against one visited set shared by both workers
 // (SharedFingerprintTable), so only new states move between them: a worker
-// keeps the parent link of each state it finds first and deals every other new
-// state to the other worker, so both levels stay the same size. Violations
+// keeps the parent link of each state it finds first and deals the new states
+// of every other block of states it expands to the other worker, so both
+// levels stay about the same size. Violations
 // found in a level are all at the same depth, so a trace is as short as with
 // one worker.
 import { parentPort, workerData } from 'node:worker_threads';
