@@ -148,7 +148,9 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       emitTruncate(b, fileId(L, s.file), s.size);
       break;
     case 'punch_hole':
-      emitPunchHole(b, fileId(L, s.file), s.offset, s.len);
+      // fs/open.c vfs_fallocate: offset < 0 || len <= 0 is -EINVAL before the filesystem sees it
+      if (s.len === 0) b.step('vfs_fallocate', 'len <= 0: -EINVAL', (k, t) => fail(k, t, EINVAL, b.end));
+      else emitPunchHole(b, fileId(L, s.file), s.offset, s.len);
       break;
     case 'unlink':
       emitUnlink(b, fileId(L, s.file));

@@ -73,6 +73,21 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
     if (step.op === 'reflink') grow(step.dst, step.dst_offset + step.len);
   }
 
+  // A file's pages each take state words (its extent map and DAX entries), so no step may take a
+  // file past its device's size (the kernel allows a sparse file up to s_maxbytes; daxref does not model that).
+  const reach = (step: Step, key: string, name: string, end: number, what: string): void => {
+    const f = s.files.find((x) => x.name === name);
+    const d = f && s.devices.find((x) => x.name === f.device);
+    if (f && d && end > d.size)
+      failStep(step, key, `${what} takes file '${name}' to ${formatSize(end)}, past the size of its device '${d.name}' (${formatSize(d.size)}): daxref keeps state for every page of a file, so a file can reach at most its device's size`);
+  };
+  for (const step of steps) {
+    if (step.op === 'truncate') reach(step, 'size', step.file, step.size, 'truncate');
+    if (step.op === 'write') reach(step, 'len', step.file, step.offset + step.len, 'write');
+    if (step.op === 'reflink') reach(step, 'len', step.dst, step.dst_offset + step.len, 'reflink');
+    if (step.op === 'mmap' && step.file !== undefined) reach(step, 'len', step.file, step.offset + step.len, 'mmap');
+  }
+
   const rangeInRegion = (step: StepOf<'munmap' | 'touch' | 'gup'>): void => {
     const r = regions.get(step.at.region) ?? failStep(step, 'at', unknown('region', step.at.region, regions, ' (mmap ... as: NAME defines one)'));
     const where = `${step.at.region}+${formatSize(step.at.offset)}`;

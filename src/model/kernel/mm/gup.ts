@@ -3,7 +3,7 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
 import {
-  type VmaInfo, type RefInfo, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
+  type VmaInfo, type RefInfo, E_ANON, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
   G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN, T_ERR,
 } from '../../state.js';
 import { EFAULT, EOPNOTSUPP, EREMOTEIO, SIGBUS, SIGSEGV } from '../../errno.js';
@@ -34,14 +34,19 @@ function folio_is_longterm_pinnable(k: Kernel, h: number): boolean {
   return !(isFsdax(k, h) && k.fix('gup-dont-allow-foll-longterm-pinning-of-fs-dax-pages'));
 }
 
-/** try_grab_folio (mm/gup.c): FOLL_GET +1; FOLL_PIN +1024 on a small folio, +1 and _pincount +1 on a large one. */
-function try_grab_folio(k: Kernel, c: GupCall, j: number, page: number, caller: string): void {
+/**
+ * try_grab_folio (mm/gup.c): FOLL_GET +1; FOLL_PIN +1024 on a small folio, +1
+ * and _pincount +1 on a large one. The reference lists the device pages it
+ * holds (an anonymous CoW copy it grabs is no ZONE_DEVICE page: not listed).
+ */
+function try_grab_folio(k: Kernel, c: GupCall, page: number, caller: string): void {
   const h = folioOf(k, page);
   if (c.pin && k.m[k.r(h) + R_ORDER] > 0) {
     folio_ref_add(k, h, 1, caller);
     k.add(k.r(h) + R_PIN, 1);
   } else folio_ref_add(k, h, c.pin ? GUP_PIN_COUNTING_BIAS : 1, caller);
   const o = c.ref.off;
+  const j = k.m[o + G_N];
   k.set(o + G_PAGES + 2 * j, page + 1);
   k.set(o + G_PAGES + 2 * j + 1, k.m[k.r(page) + R_GEN]);
   k.set(o + G_N, j + 1);
@@ -90,6 +95,7 @@ export function emitGup(b: Builder, c: GupCall): void {
         if (!covers(k, c.v, p)) break;
         const l = findLeaf(k, c.v, p);
         if (!l || (c.write && !(l.e & E_WRITE)) || l.e & E_ZERO) break;
+        if (l.e & E_ANON) continue; // an anonymous CoW copy (mm/memory.c wp_page_copy): an ordinary folio, outside the model
         const page = leafPage(k, l, p);
         if (isP2pdma(k, page)) break; // no FOLL_PCI_P2PDMA: fall back to the slow path
         if (k.old) {
@@ -97,12 +103,12 @@ export function emitGup(b: Builder, c: GupCall): void {
           if (!(l.e & E_DEVMAP)) break;
           if (c.longterm) break;
           if (!get_dev_pagemap(k, k.L.recDevice[page])) break;
-          try_grab_folio(k, c, j, page, 'try_grab_folio_fast');
+          try_grab_folio(k, c, page, 'try_grab_folio_fast');
           put_dev_pagemap(k, k.L.recDevice[page]);
         } else {
           if (l.e & E_SPECIAL) break; // v6.15's special huge PMD: GUP-fast falls back
           if (c.longterm && !folio_is_longterm_pinnable(k, folioOf(k, page))) break;
-          try_grab_folio(k, c, j, page, 'try_grab_folio_fast');
+          try_grab_folio(k, c, page, 'try_grab_folio_fast');
         }
       }
       k.set(to + J, j);
@@ -129,13 +135,17 @@ export function emitGup(b: Builder, c: GupCall): void {
         k.set(to + P, p);
         return NEXT; // faultin_page
       }
+      if (l.e & E_ANON) {
+        k.set(to + J, j + 1); // an anonymous CoW copy: an ordinary folio, outside the model
+        continue;
+      }
       const page = leafPage(k, l, p);
       if (isP2pdma(k, page)) return fail(k, t, EREMOTEIO, failed); // try_grab_folio without FOLL_PCI_P2PDMA
       if (k.old && l.e & E_DEVMAP && !k.m[to + PGMAP]) {
         if (!get_dev_pagemap(k, k.L.recDevice[page])) return fail(k, t, EFAULT, failed);
         k.set(to + PGMAP, k.L.recDevice[page] + 1);
       }
-      try_grab_folio(k, c, j, page, 'try_grab_folio');
+      try_grab_folio(k, c, page, 'try_grab_folio');
       k.set(to + J, j + 1);
     }
   });
