@@ -1,6 +1,6 @@
 // The command line as a user meets it: `node bin/daxref.js` spawned on bundled
 // scenarios and on bad input. Exit codes: 0 ok, 1 a failed expectation, 2 bad
-// input; bad input is one `file:line:col: message` line (or a message naming
+// input (70 a bug in daxref); bad input is one `file:line:col: message` line (or a message naming
 // the bad option), never a stack trace.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -251,5 +251,19 @@ describe('bad input: exit 2, a located one-line message, no stack trace', () => 
     const o = daxref('compare', DMA, '--kernel', 'v6.12');
     assertCleanError(o);
     assert.match(o.err, /compare needs two --kernel options/);
+  });
+});
+
+describe('an internal error', () => {
+  it('is reported as a bug in daxref, exit 70 (not 1, a violation), without a stack unless DAXREF_DEBUG is set', () => {
+    const code = `import('./dist/src/cli/fatal.js').then((m) => m.fatal(new TypeError('boom')))`;
+    const run = (env: NodeJS.ProcessEnv) => spawnSync(process.execPath, ['-e', code], { cwd: repoRoot, encoding: 'utf8', env: { ...process.env, ...env } });
+    const quiet = run({ DAXREF_DEBUG: '' });
+    assert.equal(quiet.status, 70);
+    assert.match(quiet.stderr, /^daxref: internal error \(a bug in daxref; please report it with the scenario\): boom/);
+    assert.doesNotMatch(quiet.stderr, /\n\s+at /, 'no stack trace');
+    const debug = run({ DAXREF_DEBUG: '1' });
+    assert.equal(debug.status, 70);
+    assert.match(debug.stderr, /TypeError: boom\n\s+at /, 'the stack on request');
   });
 });
