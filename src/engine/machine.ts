@@ -5,7 +5,7 @@ import type { Scenario } from '../scenario/types.js';
 import { Kernel, type Words } from '../model/kernel.js';
 import { buildLayout, initialState } from '../model/layout.js';
 import { buildPrograms } from '../model/ops.js';
-import { BLOCKED, NEXT, type Action, type Program } from '../model/program.js';
+import { BLOCKED, NEXT, labelFor, type Action, type Program } from '../model/program.js';
 import { type Layout, type State, P_ALIVE, S_DONE, S_SLEEPING, T_ERR, T_L0, T_OP, T_PC, T_STATUS, THREAD_LOCALS } from '../model/state.js';
 import type { KernelConfig } from '../model/versions.js';
 
@@ -25,7 +25,7 @@ export class Machine {
     readonly fuseLocal = true,
   ) {
     this.L = buildLayout(scenario);
-    this.programs = buildPrograms(scenario, this.L);
+    this.programs = labelFor(buildPrograms(scenario, this.L), cfg);
   }
 
   initial(): State {

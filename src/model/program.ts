@@ -7,6 +7,7 @@
 // between any two actions, copied, and resumed.
 
 import type { Kernel } from './kernel.js';
+import type { KernelConfig } from './versions.js';
 import { T_STATUS, T_KEY, T_L0, THREAD_LOCALS, S_SLEEPING, T_ERR } from './state.js';
 
 /** Returned by an action whose guard is false: nothing changed, the thread is not enabled. */
@@ -26,7 +27,19 @@ export interface Action {
    * engines run the thread's next action in the same atomic step.
    */
   local?: boolean;
+  /** The step's name on kernels where the code it models has another shape (the first that applies). */
+  alt?: AltLabel[];
 }
+
+/** Another name for an action where `when` holds (v6.12's functions, say, before the series renamed them). */
+export interface AltLabel {
+  when: (cfg: KernelConfig) => boolean;
+  fn: string;
+  what: string;
+}
+
+/** On the old refcount scheme (v6.12 and its backports): the series' new functions do not exist there. */
+export const onOldScheme = (cfg: KernelConfig) => cfg.scheme === 'old';
 
 export class Label {
   pc = -1;
@@ -47,14 +60,14 @@ export class Builder {
 
   constructor(readonly name: string) {}
 
-  /** Append one atomic action. `run` returns a pc (via Label.pc), NEXT/undefined, or BLOCKED. */
-  step(fn: string, what: string, run: Run): void {
-    this.actions.push({ fn, what, run });
+  /** Append one atomic action. `run` returns a pc (via Label.pc), NEXT/undefined, or BLOCKED; `alt` names it on other kernels. */
+  step(fn: string, what: string, run: Run, ...alt: AltLabel[]): void {
+    this.actions.push(alt.length ? { fn, what, run, alt } : { fn, what, run });
   }
 
   /** Append an action that no other thread can observe (see Action.local). */
-  localStep(fn: string, what: string, run: Run): void {
-    this.actions.push({ fn, what, run, local: true });
+  localStep(fn: string, what: string, run: Run, ...alt: AltLabel[]): void {
+    this.actions.push(alt.length ? { fn, what, run, local: true, alt } : { fn, what, run, local: true });
   }
 
   /** Place a label at the next action. */
@@ -86,6 +99,19 @@ export class Builder {
     this.mark(this.end);
     return new Program(this.name, this.actions);
   }
+}
+
+/** The programs with each action named as the configured kernel names it (Action.alt). */
+export function labelFor(programs: Program[][], cfg: KernelConfig): Program[][] {
+  return programs.map((ps) =>
+    ps.map((p) => {
+      if (!p.actions.some((a) => a.alt)) return p;
+      return new Program(p.name, p.actions.map((a) => {
+        const l = a.alt?.find((x) => x.when(cfg));
+        return l ? { ...a, fn: l.fn, what: l.what } : a;
+      }));
+    }),
+  );
 }
 
 /** Thread-word helpers. */

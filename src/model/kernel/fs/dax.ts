@@ -3,7 +3,7 @@
 // breaking. Each exported emit* function appends the atomic steps of one
 // kernel path to a program; plain functions run inside one step.
 import type { Kernel } from '../../kernel.js';
-import { BLOCKED, Builder, Label, NEXT, fail, sleepOn } from '../../program.js';
+import { BLOCKED, Builder, Label, NEXT, fail, onOldScheme, sleepOn } from '../../program.js';
 import {
   type VmaInfo, F_DIRTY_INODE, F_ISIZE, F_NRPAGES, F_MAPPED, MAPPING_DAX_SHARED, PMD_NR, PMD_ORDER,
   R_HEAD, R_INDEX, R_MAPPING, R_ORDER, R_REF, R_GEN, R_USERS, T_TEMPREF, X_DIRTY, X_EMPTY, X_LOCKED, X_PMD, X_TOWRITE, X_ZERO,
@@ -339,7 +339,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
     }
     k.set(to + SLOT + 1 - 1, slot);
     return NEXT;
-  });
+  }, { when: onOldScheme, fn: 'dax_iomap_pte_fault', what: 'iomap_begin, dax_insert_entry' });
   b.step('vmf_insert_page_mkwrite', 'insert the PTE, drop the temporary reference, unlock the entry', (k, t) => {
     const to = k.L.threads[t].off;
     const file = f(k, s.v);
@@ -359,7 +359,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
     markTable(k, s.v, p);
     if (err) return failUnlockEntry(k, t, file, slot, err, unlockFs);
     return unlockEntryAnd(k, file, slot, s.done, unlockFs, t);
-  });
+  }, { when: onOldScheme, fn: 'vmf_insert_mixed', what: 'insert the devmap PTE (vmf_insert_mixed_mkwrite for a write), unlock the entry' });
   const sync = emitDaxFinishSyncFault(b, s, 0, unlockFs);
   b.mark(unlockFs);
   b.step('xfs_filemap_fault', 'xfs_iunlock(XFS_MMAPLOCK_SHARED) after an error', (k) => {
@@ -481,7 +481,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
       k.set(to + T_TEMPREF, xaRec(x) + 1);
     }
     return NEXT;
-  });
+  }, { when: onOldScheme, fn: 'dax_iomap_pmd_fault', what: 'iomap_begin, dax_insert_entry' });
   b.step('vmf_insert_folio_pmd', 'insert the PMD, drop the temporary reference, unlock the entry', (k, t) => {
     const to = k.L.threads[t].off;
     const file = f(k, s.v);
@@ -495,7 +495,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
       folio_put(k, h, 'dax_fault_iter');
     }
     return unlockEntryAnd(k, file, slot, s.done, unlockFs, t);
-  });
+  }, { when: onOldScheme, fn: 'vmf_insert_pfn_pmd', what: 'insert the devmap PMD, unlock the entry' });
   b.mark(fallbackLocked);
   b.step('dax_iomap_pmd_fault', 'VM_FAULT_FALLBACK: unlock the entry, split_huge_pmd', (k, t) => {
     const file = f(k, s.v);
@@ -598,7 +598,7 @@ export function emitLayoutBusyScan(b: Builder, file: (k: Kernel, t: number) => n
     }
     unmap_mapping_pages(k, f, 0, ALL, false, 'dax_layout_busy_page_range');
     return NEXT;
-  });
+  }, { when: (cfg) => !cfg.fixes.has('fs-dax-return-unmapped-busy-pages'), fn: 'dax_layout_busy_page_range', what: 'nothing if no VMA maps the file (!mapping_mapped), else unmap_mapping_pages over the whole file' });
   const scan = b.here();
   b.step('dax_layout_busy_page_range', 'scan the entries under xa_lock for a busy page', (k, t) => {
     const f = file(k, t);
@@ -665,7 +665,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
     if (w.idle) return rescan.pc;
     if (o.lock === 'mmaplock') invalidate_unlock(k, f); // the callback (xfs_wait_dax_page) drops the lock, then schedule()
     return sleepOn(k, t, w.key, relock);
-  });
+  }, { when: (cfg) => onOldScheme(cfg) && !o.final, fn: 'xfs_break_dax_layouts', what: '___wait_var_event until the busy page is idle (refcount 1)' });
   const relock = b.here();
   if (o.lock === 'mmaplock') {
     b.step('xfs_wait_dax_page', 'woken: xfs_ilock(XFS_MMAPLOCK_EXCL) again', (k, t) => (invalidate_lock(k, o.file(k, t), t) ? recheck.pc : BLOCKED));
@@ -676,7 +676,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
   if (o.final) emitDeleteMappingRange(b, o.file);
   else {
     const skip = new Label();
-    b.step('dax_break_layout', 'nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : skip.pc));
+    b.step('dax_break_layout', 'nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : skip.pc), { when: onOldScheme, fn: 'xfs_break_dax_layouts', what: 'nothing busy' });
     emitDeleteMappingRange(b, o.file);
     b.mark(skip);
   }

@@ -3,7 +3,7 @@
 // the same order with invalidate_lock): lock, break DAX layouts, truncate the
 // DAX entries, free the blocks, unlock.
 import type { Kernel } from '../../kernel.js';
-import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
+import { BLOCKED, Builder, Label, NEXT, fail, onOldScheme } from '../../program.js';
 import {
   D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
 } from '../../state.js';
@@ -297,7 +297,11 @@ function emitMmaplockTwoInodesAndBreakDaxLayout(b: Builder, ip1: number, ip2: nu
     return pageBusy(k, page) ? BLOCKED : again.pc;
   });
   b.mark(none);
-  b.localStep('dax_break_layout', 'ip2: nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : done.pc));
+  b.localStep('dax_break_layout', 'ip2: nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : done.pc), {
+    when: onOldScheme,
+    fn,
+    what: 'ip2: nothing busy',
+  });
   emitDeleteMappingRange(b, () => ip2);
   b.mark(done);
 }

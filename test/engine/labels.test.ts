@@ -1,0 +1,35 @@
+// A trace names each atomic step after the kernel function it models, as the
+// configured kernel has it: v6.12 inserts devmap entries with vmf_insert_mixed /
+// vmf_insert_pfn_pmd and breaks layouts in xfs_break_dax_layouts; the series
+// added vmf_insert_page_mkwrite, vmf_insert_folio_pmd and dax_break_layout.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { loadScenarioFile } from '../../src/scenario/index.js';
+import { simulate } from '../../src/engine/simulate.js';
+
+const root = join(import.meta.dirname, '..', '..', '..', 'scenarios');
+const fns = (file: string, kernel: string, withFixes: string[] = []) =>
+  new Set(simulate(loadScenarioFile(join(root, file)), { kernel, with: withFixes }).steps.map((s) => s.fn));
+
+test('v6.12 traces name v6.12 functions; v6.15 and later the functions the series added', () => {
+  const old = fns('s1-pin-munmap-truncate.yaml', 'v6.12');
+  assert.ok(old.has('vmf_insert_mixed') && old.has('xfs_break_dax_layouts'), [...old].join(', '));
+  assert.ok(!old.has('vmf_insert_page_mkwrite') && !old.has('dax_break_layout'), [...old].join(', '));
+  for (const kernel of ['v6.15', 'latest']) {
+    const now = fns('s1-pin-munmap-truncate.yaml', kernel);
+    assert.ok(now.has('vmf_insert_page_mkwrite') && now.has('dax_break_layout'), `${kernel}: ${[...now].join(', ')}`);
+    assert.ok(!now.has('vmf_insert_mixed') && !now.has('xfs_break_dax_layouts'), `${kernel}: ${[...now].join(', ')}`);
+  }
+  const pmd = fns('t1-ext4-pmd-aligned.yaml', 'v6.12');
+  assert.ok(pmd.has('vmf_insert_pfn_pmd') && !pmd.has('vmf_insert_folio_pmd'), [...pmd].join(', '));
+  assert.ok(fns('t1-ext4-pmd-aligned.yaml', 'latest').has('vmf_insert_folio_pmd'));
+});
+
+test("a backported fix keeps v6.12's functions; the old busy scan's name says when it skips", () => {
+  const steps = simulate(loadScenarioFile(join(root, 'races', 'bug02-unmapped-busy-page.yaml')), { kernel: 'v6.12' }).steps;
+  assert.ok(steps.some((s) => s.fn === 'dax_layout_busy_page_range' && s.what.includes('!mapping_mapped')));
+  const fixed = simulate(loadScenarioFile(join(root, 'races', 'bug02-unmapped-busy-page.yaml')), { kernel: 'v6.12', with: ['fs-dax-return-unmapped-busy-pages'] }).steps;
+  assert.ok(fixed.some((s) => s.fn === 'xfs_break_dax_layouts'), 'the backport waits in the v6.12 function');
+  assert.ok(!fixed.some((s) => s.what.includes('!mapping_mapped')), 'with the fix there is no shortcut to name');
+});
