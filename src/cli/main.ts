@@ -11,6 +11,12 @@ import { toTrace, writeTraceJson } from '../trace/itf.js';
 import { fatal, collect, UsageError } from './fatal.js';
 import { registerCheck, readReplay } from './check.js';
 
+// A reader that stops early (`daxref run ... | head`) closes the pipe: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  fatal(e);
+});
+
 const program = new Command();
 // Bad command lines are bad input too: exit 2 (commander's own default is 1); help and --version exit 0.
 program.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));

@@ -22,6 +22,26 @@ export function buildPrograms(scn: Scenario, L: Layout): Program[][] {
   return scn.threads.map((ts, t) => ts.steps.map((s, i) => buildStep(scn, L, t, i, s, `${ts.name}.${i + 1} ${s.op}`)));
 }
 
+/**
+ * The filesystem a step's kernel path runs in: that of the file it names (or
+ * maps, or evicts through its region); else the one filesystem of the
+ * scenario's FS-DAX devices; else xfs.
+ */
+function fsOfStep(L: Layout, s: Step): 'xfs' | 'ext4' {
+  const ofFile = (name: string) => L.devices[L.files.find((f) => f.name === name)!.device].fs;
+  const ofRegion = (name: string) => {
+    const R = L.regions.find((r) => r.name === name);
+    return R && R.kind === 'file' ? L.devices[L.files[R.target].device].fs : undefined;
+  };
+  let fs: 'xfs' | 'ext4' | undefined;
+  if ('file' in s && typeof s.file === 'string') fs = ofFile(s.file);
+  else if (s.op === 'reflink') fs = ofFile(s.dst);
+  else if (s.op === 'touch' || s.op === 'gup' || s.op === 'munmap') fs = ofRegion(s.at.region);
+  if (fs) return fs;
+  const all = new Set(L.devices.filter((d) => d.type === 'fsdax').map((d) => d.fs));
+  return all.size === 1 ? [...all][0] : 'xfs';
+}
+
 function regionId(L: Layout, name: string): number {
   return L.regions.find((r) => r.name === name)!.id;
 }
@@ -33,6 +53,7 @@ const devId = (L: Layout, name: string) => L.devices.find((d) => d.name === name
 
 function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, name: string): Program {
   const b = new Builder(name);
+  b.fs = fsOfStep(L, s);
   // a region or reference this thread made in an earlier step: only this thread set its state word
   const earlier = scn.threads[t].steps.slice(0, index);
   const mine = (op: 'mmap' | 'gup', as: string) => earlier.some((e) => e.op === op && 'as' in e && e.as === as);

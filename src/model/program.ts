@@ -57,8 +57,15 @@ export class Builder {
   readonly actions: Action[] = [];
   private nlocals = 0;
   readonly end = new Label();
+  /** The filesystem of the file this step works on: it decides which fs functions name the steps. */
+  fs: 'xfs' | 'ext4' = 'xfs';
 
   constructor(readonly name: string) {}
+
+  /** A step's [function, what] on this step's filesystem: XFS's or ext4's. */
+  byFs(xfs: [string, string], ext4: [string, string]): [string, string] {
+    return this.fs === 'ext4' ? ext4 : xfs;
+  }
 
   /** Append one atomic action. `run` returns a pc (via Label.pc), NEXT/undefined, or BLOCKED; `alt` names it on other kernels. */
   step(fn: string, what: string, run: Run, ...alt: AltLabel[]): void {

@@ -2,6 +2,7 @@
 // configured kernel has it: v6.12 inserts devmap entries with vmf_insert_mixed /
 // vmf_insert_pfn_pmd and breaks layouts in xfs_break_dax_layouts; the series
 // added vmf_insert_page_mkwrite, vmf_insert_folio_pmd and dax_break_layout.
+// An ext4 file's steps carry ext4's names, an XFS file's XFS's.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -32,4 +33,17 @@ test("a backported fix keeps v6.12's functions; the old busy scan's name says wh
   const fixed = simulate(loadScenarioFile(join(root, 'races', 'bug02-unmapped-busy-page.yaml')), { kernel: 'v6.12', with: ['fs-dax-return-unmapped-busy-pages'] }).steps;
   assert.ok(fixed.some((s) => s.fn === 'xfs_break_dax_layouts'), 'the backport waits in the v6.12 function');
   assert.ok(!fixed.some((s) => s.what.includes('!mapping_mapped')), 'with the fix there is no shortcut to name');
+});
+
+test('ext4 scenarios name ext4 functions (the model runs one filesystem path for both)', () => {
+  for (const kernel of ['v6.12', 'latest']) {
+    const ext4 = fns('t2-ext4-truncate-waits-mapped.yaml', kernel);
+    const all = [...ext4].join(', ');
+    assert.ok(ext4.has('ext4_dax_huge_fault') && ext4.has('filemap_invalidate_lock') && ext4.has('ext4_wait_dax_page') && ext4.has('ext4_truncate'), `${kernel}: ${all}`);
+    assert.ok(![...ext4].some((f) => f.startsWith('xfs_')), `${kernel}: no XFS function in an ext4 trace: ${all}`);
+    if (kernel === 'v6.12') assert.ok(ext4.has('ext4_break_layouts'), all);
+    const xfs = fns('t2-xfs-truncate-waits-mapped.yaml', kernel);
+    assert.ok(xfs.has('xfs_filemap_huge_fault') || xfs.has('xfs_filemap_fault'), `${kernel}: ${[...xfs].join(', ')}`);
+    assert.ok(![...xfs].some((f) => f.startsWith('ext4_')), `${kernel}: no ext4 function in an XFS trace`);
+  }
 });

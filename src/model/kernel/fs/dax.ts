@@ -273,7 +273,7 @@ export interface FaultSite {
 const fileOf = (k: Kernel, v: VmaInfo) => k.L.regions[v.region].target;
 
 /**
- * The FS-DAX PTE fault: xfs_filemap_fault / ext4_dax_fault around
+ * The FS-DAX PTE fault: xfs_filemap_fault / ext4_dax_huge_fault around
  * dax_iomap_pte_fault (fs/dax.c). Steps: take the invalidate lock shared;
  * grab the entry; iomap + dax_insert_entry (+ the new scheme's temporary
  * reference); insert the PTE, drop the temporary reference, unlock.
@@ -282,8 +282,9 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
   const SLOT = b.local();
   const f = fileOf;
   const unlockFs = new Label();
+  const allocator = b.fs === 'ext4' ? 'ext4_iomap_alloc' : 'xfs_iomap_write_direct';
   b.mark(s.pte);
-  b.step('xfs_filemap_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)', (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
+  b.step(...b.byFs(['xfs_filemap_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)'], ['ext4_dax_huge_fault', 'filemap_invalidate_lock_shared']), (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
   const grab = b.here();
   b.step('grab_mapping_entry', 'lock (or create) the DAX entry of this index', (k, t) => {
     const file = f(k, s.v);
@@ -318,7 +319,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
     }
     let shared = r >= 0 && k.m[k.r(r) + R_USERS] > 1; // IOMAP_F_SHARED: a reflinked extent
     if (r < 0) {
-      r = allocBlock(k, file, index, 'xfs_iomap_write_direct');
+      r = allocBlock(k, file, index, allocator);
       if (r < 0) return failUnlockEntry(k, t, file, slot, SIGBUS, unlockFs);
     } else if (shared && s.write) {
       // CoW of a shared extent (xfs_reflink_allocate_cow + dax_iomap_copy_around); remapped at iomap_end
@@ -362,7 +363,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
   }, { when: onOldScheme, fn: 'vmf_insert_mixed', what: 'insert the devmap PTE (vmf_insert_mixed_mkwrite for a write), unlock the entry' });
   const sync = emitDaxFinishSyncFault(b, s, 0, unlockFs);
   b.mark(unlockFs);
-  b.step('xfs_filemap_fault', 'xfs_iunlock(XFS_MMAPLOCK_SHARED) after an error', (k) => {
+  b.step(...b.byFs(['xfs_filemap_fault', 'xfs_iunlock(XFS_MMAPLOCK_SHARED) after an error'], ['ext4_dax_huge_fault', 'filemap_invalidate_unlock_shared after an error']), (k) => {
     invalidate_unlock_shared(k, f(k, s.v));
     return s.err.pc;
   });
@@ -424,7 +425,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
   const fallbackLocked = new Label();
   const unlockFs = new Label();
   b.mark(pmd);
-  b.step('xfs_filemap_huge_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)', (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
+  b.step(...b.byFs(['xfs_filemap_huge_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)'], ['ext4_dax_huge_fault', 'filemap_invalidate_lock_shared']), (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
   const grab = b.here();
   b.step('grab_mapping_entry', 'dax_fault_check_fallback, then lock (or create) the PMD entry', (k, t) => {
     const to = k.L.threads[t].off;
@@ -512,7 +513,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
   });
   const sync = emitDaxFinishSyncFault(b, s, PMD_ORDER, unlockFs);
   b.mark(unlockFs);
-  b.step('xfs_filemap_huge_fault', 'xfs_iunlock(XFS_MMAPLOCK_SHARED) after an error', (k) => {
+  b.step(...b.byFs(['xfs_filemap_huge_fault', 'xfs_iunlock(XFS_MMAPLOCK_SHARED) after an error'], ['ext4_dax_huge_fault', 'filemap_invalidate_unlock_shared after an error']), (k) => {
     invalidate_unlock_shared(k, f(k, s.v));
     return s.err.pc;
   });
@@ -665,10 +666,10 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
     if (w.idle) return rescan.pc;
     if (o.lock === 'mmaplock') invalidate_unlock(k, f); // the callback (xfs_wait_dax_page) drops the lock, then schedule()
     return sleepOn(k, t, w.key, relock);
-  }, { when: (cfg) => onOldScheme(cfg) && !o.final, fn: 'xfs_break_dax_layouts', what: '___wait_var_event until the busy page is idle (refcount 1)' });
+  }, { when: (cfg) => onOldScheme(cfg) && !o.final, fn: b.fs === 'ext4' ? 'ext4_break_layouts' : 'xfs_break_dax_layouts', what: '___wait_var_event until the busy page is idle (refcount 1)' });
   const relock = b.here();
   if (o.lock === 'mmaplock') {
-    b.step('xfs_wait_dax_page', 'woken: xfs_ilock(XFS_MMAPLOCK_EXCL) again', (k, t) => (invalidate_lock(k, o.file(k, t), t) ? recheck.pc : BLOCKED));
+    b.step(...b.byFs(['xfs_wait_dax_page', 'woken: xfs_ilock(XFS_MMAPLOCK_EXCL) again'], ['ext4_wait_dax_page', 'woken: filemap_invalidate_lock again']), (k, t) => (invalidate_lock(k, o.file(k, t), t) ? recheck.pc : BLOCKED));
   } else {
     b.step('dax_break_layout_final', 'woken: check again', () => recheck.pc);
   }
@@ -676,7 +677,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
   if (o.final) emitDeleteMappingRange(b, o.file);
   else {
     const skip = new Label();
-    b.step('dax_break_layout', 'nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : skip.pc), { when: onOldScheme, fn: 'xfs_break_dax_layouts', what: 'nothing busy' });
+    b.step('dax_break_layout', 'nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : skip.pc), { when: onOldScheme, fn: b.fs === 'ext4' ? 'ext4_break_layouts' : 'xfs_break_dax_layouts', what: 'nothing busy' });
     emitDeleteMappingRange(b, o.file);
     b.mark(skip);
   }

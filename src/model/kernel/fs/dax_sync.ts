@@ -36,7 +36,7 @@ export function needDsync(k: Kernel, file: number, slot: number, to: Label): num
   return to.pc;
 }
 
-/** xfs_file_fsync's xfs_log_force_inode: the inode's logged changes are durable; later iomaps lose IOMAP_F_DIRTY. */
+/** xfs_file_fsync's xfs_log_force_inode (ext4_sync_file's journal commit): the inode's logged changes are durable; later iomaps lose IOMAP_F_DIRTY. */
 export function xfs_log_force_inode(k: Kernel, file: number, caller: string): void {
   const o = k.L.files[file].off;
   if (k.m[o + F_META_DIRTY]) k.note(caller, `${k.L.files[file].name}: log forced, metadata durable`);
@@ -44,8 +44,9 @@ export function xfs_log_force_inode(k: Kernel, file: number, caller: string): vo
 }
 
 export function emitLogForce(b: Builder, file: number): void {
-  b.step('xfs_file_fsync', 'xfs_log_force_inode', (k) => {
-    xfs_log_force_inode(k, file, 'xfs_log_force_inode');
+  const [fn, what] = b.byFs(['xfs_file_fsync', 'xfs_log_force_inode'], ['ext4_sync_file', "commit the inode's journal transaction (jbd2)"]);
+  b.step(fn, what, (k) => {
+    xfs_log_force_inode(k, file, fn);
     return NEXT;
   });
 }
@@ -68,9 +69,10 @@ export function emitDaxFinishSyncFault(b: Builder, s: FaultSite, order: number, 
   };
   const file = (k: Kernel) => region(k, s.v).target;
   b.mark(start);
-  b.step('dax_finish_sync_fault', 'vfs_fsync_range of the faulting range (xfs_file_fsync, datasync)', (k, t) => {
+  const fsync = b.fs === 'ext4' ? 'ext4_sync_file' : 'xfs_file_fsync';
+  b.step('dax_finish_sync_fault', `vfs_fsync_range of the faulting range (${fsync}, datasync)`, (k, t) => {
     // The range's entry was inserted clean, so its writeback finds nothing to flush; the log force makes the metadata durable.
-    xfs_log_force_inode(k, file(k), 'xfs_file_fsync');
+    xfs_log_force_inode(k, file(k), fsync);
     k.note('dax_finish_sync_fault', `${k.L.files[file(k)].name}@${index(k, t)}: fsync of ${nr} page(s) done`);
     return NEXT;
   });

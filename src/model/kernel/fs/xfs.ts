@@ -22,8 +22,8 @@ const pagesUp = (bytes: number) => Math.ceil(bytes / 4096);
 
 /** Lock i_rwsem then the invalidate lock (MMAPLOCK) exclusively: xfs_ilock(IOLOCK_EXCL | MMAPLOCK_EXCL). */
 function emitLockInode(b: Builder, f: number): void {
-  b.step('inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)', (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
-  b.step('xfs_ilock', 'XFS_MMAPLOCK_EXCL (invalidate_lock)', (k, t) => (invalidate_lock(k, f, t) ? NEXT : BLOCKED));
+  b.step(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
+  b.step(...b.byFs(['xfs_ilock', 'XFS_MMAPLOCK_EXCL (invalidate_lock)'], ['filemap_invalidate_lock', 'invalidate_lock']), (k, t) => (invalidate_lock(k, f, t) ? NEXT : BLOCKED));
 }
 function unlockInode(k: Kernel, f: number): void {
   invalidate_unlock(k, f);
@@ -46,8 +46,9 @@ export function emitTruncate(b: Builder, f: number, size: number): void {
     return NEXT;
   });
   emitTruncateExceptionals(b, () => f, () => pagesUp(size), () => ALL);
-  b.step('xfs_itruncate_extents', 'free the blocks past EOF, unlock', (k) => {
-    freeBlocks(k, f, pagesUp(size), ALL, 'xfs_itruncate_extents');
+  const [freeFn, freeWhat] = b.byFs(['xfs_itruncate_extents', 'free the blocks past EOF, unlock'], ['ext4_truncate', 'free the blocks past EOF, unlock']);
+  b.step(freeFn, freeWhat, (k) => {
+    freeBlocks(k, f, pagesUp(size), ALL, freeFn);
     unlockInode(k, f);
     return NEXT;
   });
@@ -64,8 +65,9 @@ export function emitPunchHole(b: Builder, f: number, offset: number, len: number
     return NEXT;
   });
   emitTruncateExceptionals(b, () => f, () => first, () => last);
-  b.step('xfs_free_file_space', 'free the blocks of the hole, unlock', (k) => {
-    freeBlocks(k, f, first, last, 'xfs_free_file_space');
+  const [freeFn, freeWhat] = b.byFs(['xfs_free_file_space', 'free the blocks of the hole, unlock'], ['ext4_punch_hole', 'free the blocks of the hole (ext4_ext_remove_space), unlock']);
+  b.step(freeFn, freeWhat, (k) => {
+    freeBlocks(k, f, first, last, freeFn);
     unlockInode(k, f);
     return NEXT;
   });
@@ -96,9 +98,10 @@ export function emitEvict(b: Builder, select: (k: Kernel, t: number) => number, 
   emitBreakLayout(b, { file, lock: 'none', final: true });
   b.mark(skip);
   emitTruncateExceptionals(b, file, () => 0, () => ALL);
-  b.step('xfs_inactive', 'free an unlinked inode\'s blocks', (k, t) => {
+  const [freeFn, freeWhat] = b.byFs(['xfs_inactive', "free an unlinked inode's blocks"], ['ext4_evict_inode', "free an unlinked inode's blocks (ext4_truncate)"]);
+  b.step(freeFn, freeWhat, (k, t) => {
     const f = file(k, t);
-    if (k.m[k.L.files[f].off + F_NLINK] === 0) freeBlocks(k, f, 0, ALL, 'xfs_inactive');
+    if (k.m[k.L.files[f].off + F_NLINK] === 0) freeBlocks(k, f, 0, ALL, freeFn);
     k.set(k.L.files[f].off + F_EVICTED, 2);
     return next.pc;
   });
@@ -151,7 +154,8 @@ export function emitUnmount(b: Builder, d: number): void {
 
 /** write(2) on a DAX file (dax_iomap_rw): allocate holes, CoW shared blocks, invalidate stale entries, extend i_size. */
 export function emitWrite(b: Builder, f: number, offset: number, len: number): void {
-  b.step('inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)', (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
+  const allocator = b.fs === 'ext4' ? 'ext4_iomap_alloc' : 'xfs_iomap_write_direct';
+  b.step(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
   b.step('dax_iomap_rw', 'iomap_begin for each page (allocate, CoW), copy the data, extend i_size', (k, t) => {
     const F = k.L.files[f];
     for (let i = Math.floor(offset / 4096); i < pagesUp(offset + len); i++) {
@@ -160,7 +164,7 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
       const cow = r >= 0 && k.m[k.r(r) + R_USERS] > 1;
       if (!isNew && !cow) continue;
       if (cow) releaseBlock(k, f, i, 'xfs_reflink_end_cow');
-      r = allocBlock(k, f, i, cow ? 'xfs_reflink_allocate_cow' : 'xfs_iomap_write_direct');
+      r = allocBlock(k, f, i, cow ? 'xfs_reflink_allocate_cow' : allocator);
       if (r < 0) {
         inode_unlock(k, f);
         return fail(k, t, ENOSPC, b.end);
