@@ -46,7 +46,7 @@ export function emitTruncate(b: Builder, f: number, size: number): void {
     return NEXT;
   });
   emitTruncateExceptionals(b, () => f, () => pagesUp(size), () => ALL);
-  const [freeFn, freeWhat] = b.byFs(['xfs_itruncate_extents', 'free the blocks past EOF, unlock'], ['ext4_truncate', 'free the blocks past EOF, unlock']);
+  const [freeFn, freeWhat] = b.byFs(['xfs_itruncate_extents', 'free the blocks past EOF (a shrink), unlock'], ['ext4_truncate', 'free the blocks past EOF (a shrink), unlock']);
   b.step(freeFn, freeWhat, (k) => {
     freeBlocks(k, f, pagesUp(size), ALL, freeFn);
     unlockInode(k, f);
