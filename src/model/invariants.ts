@@ -53,9 +53,9 @@ interface Scratch extends Counts {
 const scratch = new WeakMap<object, Map<string, Scratch>>();
 
 function scratchOf(k: Kernel): Scratch {
-  let bySchema = scratch.get(k.L);
-  if (!bySchema) scratch.set(k.L, (bySchema = new Map()));
-  let c = bySchema.get(k.cfg.scheme);
+  let byScheme = scratch.get(k.L);
+  if (!byScheme) scratch.set(k.L, (byScheme = new Map()));
+  let c = byScheme.get(k.cfg.scheme);
   if (!c) {
     const L = k.L;
     const n = L.nrecs;
@@ -74,7 +74,7 @@ function scratchOf(k: Kernel): Scratch {
       ptes: new Int32Array(n), huge: new Int32Array(n), gup: new Int32Array(n), pins: new Int32Array(n), temp: new Int32Array(n),
       assoc: new Int32Array(n), owner: new Int32Array(n), live: Int32Array.from(live), base, fsdax, unit,
     };
-    bySchema.set(k.cfg.scheme, c);
+    byScheme.set(k.cfg.scheme, c);
   }
   return c;
 }
@@ -105,12 +105,8 @@ export function invariantWords(L: Layout): Uint8Array {
   return w;
 }
 
-/** What holds each folio's references, derived from the state (valid until the next call). */
-export function countHolders(k: Kernel): Counts {
-  return fillHolders(k, scratchOf(k));
-}
-
-function fillHolders(k: Kernel, c: Scratch): Counts {
+/** What holds each folio's references, derived from the state, into c's counters (valid until the next call). */
+function countHolders(k: Kernel, c: Scratch): Counts {
   c.ptes.fill(0);
   c.huge.fill(0);
   c.gup.fill(0);
@@ -152,7 +148,7 @@ export function checkInvariants(k: Kernel): Violation[] {
   const out: Violation[] = [];
   const m = k.m;
   const c = scratchOf(k);
-  fillHolders(k, c);
+  countHolders(k, c);
   const { live, base: idle, fsdax, unit, assoc, owner } = c;
   for (let li = 0; li < live.length; li++) {
     const r = live[li];

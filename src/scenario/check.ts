@@ -64,28 +64,25 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
     if (step.op === 'fork') defineOnce(children, step.child, step, () => failStep(step, 'child', `process '${step.child}' is already created by another fork`));
   }
 
-  // The largest each file can become, so `page: F@N` may name pages a step adds.
-  const maxSize = new Map(s.files.map((f) => [f.name, f.size]));
-  const grow = (name: string, end: number) => maxSize.set(name, Math.max(maxSize.get(name) ?? 0, end));
-  for (const step of steps) {
-    if (step.op === 'truncate') grow(step.file, step.size);
-    if (step.op === 'write') grow(step.file, step.offset + step.len);
-    if (step.op === 'reflink') grow(step.dst, step.dst_offset + step.len);
-  }
-
   // A file's pages each take state words (its extent map and DAX entries), so no step may take a
   // file past its device's size (the kernel allows a sparse file up to s_maxbytes; daxref does not model that).
-  const reach = (step: Step, key: string, name: string, end: number, what: string): void => {
+  const withinDevice = (step: Step, key: string, name: string, end: number): void => {
     const f = s.files.find((x) => x.name === name);
     const d = f && s.devices.find((x) => x.name === f.device);
     if (f && d && end > d.size)
-      failStep(step, key, `${what} takes file '${name}' to ${formatSize(end)}, past the size of its device '${d.name}' (${formatSize(d.size)}): daxref keeps state for every page of a file, so a file can reach at most its device's size`);
+      failStep(step, key, `${step.op} takes file '${name}' to ${formatSize(end)}, past the size of its device '${d.name}' (${formatSize(d.size)}): daxref keeps state for every page of a file, so a file can reach at most its device's size`);
+  };
+  // The largest each file can become, so `page: F@N` may name pages a step adds.
+  const maxSize = new Map(s.files.map((f) => [f.name, f.size]));
+  const grow = (step: Step, key: string, name: string, end: number) => {
+    withinDevice(step, key, name, end);
+    maxSize.set(name, Math.max(maxSize.get(name) ?? 0, end));
   };
   for (const step of steps) {
-    if (step.op === 'truncate') reach(step, 'size', step.file, step.size, 'truncate');
-    if (step.op === 'write') reach(step, 'len', step.file, step.offset + step.len, 'write');
-    if (step.op === 'reflink') reach(step, 'len', step.dst, step.dst_offset + step.len, 'reflink');
-    if (step.op === 'mmap' && step.file !== undefined) reach(step, 'len', step.file, step.offset + step.len, 'mmap');
+    if (step.op === 'truncate') grow(step, 'size', step.file, step.size);
+    if (step.op === 'write') grow(step, 'len', step.file, step.offset + step.len);
+    if (step.op === 'reflink') grow(step, 'len', step.dst, step.dst_offset + step.len);
+    if (step.op === 'mmap' && step.file !== undefined) withinDevice(step, 'len', step.file, step.offset + step.len);
   }
 
   const rangeInRegion = (step: StepOf<'munmap' | 'touch' | 'gup'>): void => {

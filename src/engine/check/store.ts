@@ -372,7 +372,7 @@ export class StateQueue {
       this.bytes += c.byteLength;
     }
     this.wChunk = this.chunks.length - 1;
-    this.wPos = CHUNK + 1; // full: the next reserve() starts a new chunk
+    this.wPos = this.chunks[this.wChunk]!.length; // full: the next reserve() starts a new chunk
     this.length += entries;
   }
 
