@@ -84,7 +84,9 @@ function footprintOf(scn: Scenario, L: Layout, t: number, s: Step): RawFootprint
   S(`proc:${P}`);
   const fileOf = (name: string) => L.files.find((x) => x.name === name)!;
   const mayAllocate = (file: string) => allocates(scn, file);
-  const grain = (file: string) => (L.regions.some((r) => r.kind === 'file' && L.files[r.target].name === file && r.hasPmd) ? PMD_NR : 1);
+  // a PMD-sized DAX entry needs a mapping that covers an aligned 2 MiB range of a file that can hold one
+  const grain = (file: string) =>
+    L.regions.some((r) => r.kind === 'file' && L.files[r.target].name === file && r.hasPmd && r.npages >= PMD_NR && L.files[r.target].maxPages >= PMD_NR) ? PMD_NR : 1;
   const entries = (file: string, first: number, n: number) => {
     const g = grain(file);
     for (let i = Math.floor(first / g); i <= Math.floor((first + n - 1) / g); i++) X(`xa:${aliasOf(scn, file)}:${i}`);
