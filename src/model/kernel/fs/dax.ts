@@ -671,13 +671,13 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
   if (o.lock === 'mmaplock') {
     b.step(...b.byFs(['xfs_wait_dax_page', 'woken: xfs_ilock(XFS_MMAPLOCK_EXCL) again'], ['ext4_wait_dax_page', 'woken: filemap_invalidate_lock again']), (k, t) => (invalidate_lock(k, o.file(k, t), t) ? recheck.pc : BLOCKED));
   } else {
-    b.step('dax_break_layout_final', 'woken: check again', () => recheck.pc);
+    b.localStep('dax_break_layout_final', 'woken: check again', () => recheck.pc);
   }
   b.mark(noneBusy);
   if (o.final) emitDeleteMappingRange(b, o.file);
   else {
     const skip = new Label();
-    b.step('dax_break_layout', 'nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : skip.pc), { when: onOldScheme, fn: b.fs === 'ext4' ? 'ext4_break_layouts' : 'xfs_break_dax_layouts', what: 'nothing busy' });
+    b.localStep('dax_break_layout', 'nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : skip.pc), { when: onOldScheme, fn: b.fs === 'ext4' ? 'ext4_break_layouts' : 'xfs_break_dax_layouts', what: 'nothing busy' });
     emitDeleteMappingRange(b, o.file);
     b.mark(skip);
   }
@@ -690,7 +690,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
  */
 export function emitDeleteMappingRange(b: Builder, file: (k: Kernel, t: number) => number): void {
   const IDX = b.local();
-  b.step('dax_delete_mapping_range', 'start', (k, t) => {
+  b.localStep('dax_delete_mapping_range', 'start', (k, t) => {
     k.set(k.L.threads[t].off + IDX, 0);
     return NEXT;
   });
@@ -727,7 +727,9 @@ export function emitDeleteMappingRange(b: Builder, file: (k: Kernel, t: number) 
  */
 export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number) => number, from: (k: Kernel, t: number) => number, to: (k: Kernel, t: number) => number): void {
   const IDX = b.local();
-  b.step('truncate_inode_pages_range', 'start', (k, t) => {
+  // local: it reads the entry at `from` for the batch walk that follows, which the kernel does in the
+  // same find_lock_entries call, so nothing can run between the two
+  b.localStep('truncate_inode_pages_range', 'start', (k, t) => {
     // the walk (find_lock_entries -> xas_find) starts at the entry covering `from`: a PMD entry that
     // begins below it is found, and dax_delete_mapping_entry then deletes all of it
     const f = file(k, t);

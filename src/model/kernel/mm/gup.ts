@@ -78,7 +78,8 @@ export function emitGup(b: Builder, c: GupCall): void {
   const failed = new Label();
   const done = new Label();
   const fn = c.pin ? 'pin_user_pages' : 'get_user_pages';
-  b.step(fn, 'start', (k, t) => {
+  // local: the reference's words are this thread's own until it grabs a page (a reader sees no pages either way)
+  b.localStep(fn, 'start', (k, t) => {
     const o = c.ref.off;
     k.set(o + G_FLAGS, (c.pin ? G_PIN : 0) | (c.longterm ? G_LONGTERM : 0));
     k.set(o + G_N, 0);
