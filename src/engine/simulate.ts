@@ -235,7 +235,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
     if (e.point.kind === 'end') expectations.push(checkExpect(k, e, violations, ops, lastBacking));
     else if (!ops.some((o) => o.done && o.thread === (e.point as { thread: string }).thread && o.op === (e.point as { step: number }).step)) {
       const p = e.point as { thread: string; step: number };
-      const blockedOnly = e.blocked === true && Object.keys(e).every((f) => ['point', 'kernel', 'with', 'withPos', 'pos', 'fieldPos', 'blocked'].includes(f));
+      const blockedOnly = e.blocked === true && Object.keys(e).every((f) => ['point', 'kernel', 'with', 'without', 'pos', 'fieldPos', 'blocked'].includes(f));
       expectations.push({ expect: e, ok: blockedOnly, message: blockedOnly ? `${p.thread}.${p.step} never completed (blocked)` : `${p.thread}.${p.step} never completed: it is still blocked at the end` });
     }
   }
@@ -244,14 +244,17 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
 
 /**
  * Whether an expectation is checked on this run. `kernel: K` alone means K as released;
- * `kernel: K, with: [X..]` means K plus exactly those fixes (a backport), so the two never
- * both apply. Without `kernel`, `with` only requires those fixes to be in force.
+ * `kernel: K, with: [X..], without: [Y..]` means K plus exactly those fixes (a backport)
+ * and minus exactly those (a revert), so no two of these variants both apply. Without
+ * `kernel`, `with` only requires those fixes to be in force and `without` those to be out.
  */
 export function appliesTo(e: Expect, c: KernelConfig): boolean {
   if (e.with && !e.with.every((f) => c.fixes.has(f))) return false;
+  if (e.without && e.without.some((f) => c.fixes.has(f))) return false;
   if (!e.kernel) return true;
   if (e.kernel !== c.kernel) return false;
   const want = new Set([...(findKernel(c.kernel)?.fixes ?? []), ...(e.with ?? [])]);
+  for (const f of e.without ?? []) want.delete(f);
   return want.size === c.fixes.size && [...want].every((f) => c.fixes.has(f));
 }
 

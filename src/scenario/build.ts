@@ -84,7 +84,6 @@ function buildExpect(raw: RawExpect, path: Path, src: YamlSource): Expect {
   return {
     point: after ? { kind: 'after', ...after } : { kind: 'end' },
     ...checks,
-    ...(raw.with && { withPos: raw.with.map((_, i) => src.pos([...path, 'with', i])) }),
     pos: src.pos(path),
     fieldPos,
   };

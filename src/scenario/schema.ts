@@ -260,7 +260,8 @@ const expectEntry = obj('expect entry', {
     .describe('Check after step N (1-based) of THREAD').transform(parsed(parseAfter)).optional(),
   at: z.literal('end').describe('Check when the scenario has run to the end').optional(),
   kernel: kernelName('Only check on this kernel, e.g. v6.15').optional(),
-  with: z.array(z.string()).describe('Names of kernel fixes this check is tied to').optional(),
+  with: z.array(z.string()).describe('Fixes added to the kernel for this check (a backport): it applies to that kernel plus exactly these').optional(),
+  without: z.array(z.string()).describe('Fixes taken out of the kernel for this check (a revert): it applies to that kernel minus exactly these').optional(),
   page: z.string({ error: pageMessage })
     .regex(new RegExp(`${FILE_PAGE_RE.source}|${DEVICE_PAGE_RE.source}`), { error: pageMessage })
     .describe('Page to check: FILE@OFFSET or DEVICE:PFN').transform(parsed(parsePageRef)).optional(),

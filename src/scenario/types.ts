@@ -105,16 +105,17 @@ export type PageCheck = (typeof PAGE_CHECKS)[number];
 
 /** Fields of an expect entry as written in YAML (for `fieldPos`). */
 export type ExpectField =
-  | 'after' | 'at' | 'kernel' | 'with' | 'page' | PageCheck | 'error' | 'violation' | 'blocked';
+  | 'after' | 'at' | 'kernel' | 'with' | 'without' | 'page' | PageCheck | 'error' | 'violation' | 'blocked';
 
 export interface Expect {
   /** `after: app.3` (step is 1-based, as written) or `at: end`. */
   point: { kind: 'after'; thread: string; step: number } | { kind: 'end' };
   /** Only checked when running this kernel. */
   kernel?: string;
-  /** Fix names the check is tied to (not validated here: see `withPos`). */
+  /** Fixes added to `kernel` for this check (a backport); checked against the known fixes by checkScenario. */
   with?: string[];
-  withPos?: SourcePos[];
+  /** Fixes taken out of `kernel` for this check (a revert). */
+  without?: string[];
   page?: PageRef;
   refcount?: number;
   mapcount?: number;

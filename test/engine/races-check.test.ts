@@ -20,9 +20,9 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
     assert.ok(verdicts.some((e) => e.violation === 'none'), 'a kernel without it');
   });
   for (const e of verdicts) {
-    const variant = [e.kernel!, ...(e.with ?? []).map((f) => `+${f}`)].join(' ');
+    const variant = [e.kernel!, ...(e.with ?? []).map((f) => `+${f}`), ...(e.without ?? []).map((f) => `-${f}`)].join(' ');
     test(`${file} [${variant}]: ${e.violation === 'none' ? 'ok' : e.violation}`, async () => {
-      const r = await check(scn, { kernel: e.kernel, with: e.with ?? [], ...(e.violation !== 'none' && { invariant: e.violation }), maxStates: 200_000 });
+      const r = await check(scn, { kernel: e.kernel, with: e.with ?? [], without: e.without ?? [], ...(e.violation !== 'none' && { invariant: e.violation }), maxStates: 200_000 });
       if (e.violation === 'none') assert.equal(r.verdict, 'ok', r.violation ? `${r.violation.invariant}: ${r.violation.message}` : r.verdict);
       else {
         assert.equal(r.verdict, 'violation');
