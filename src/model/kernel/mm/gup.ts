@@ -4,7 +4,7 @@ import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, type RefInfo, E_ANON, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
-  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_ORDER, R_PIN, T_ERR,
+  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_MAPPING, R_ORDER, R_PIN, T_ERR,
 } from '../../state.js';
 import { EFAULT, EOPNOTSUPP, EREMOTEIO, SIGBUS, SIGSEGV } from '../../errno.js';
 import { covers, findLeaf, leafPage } from './pgtable.js';
@@ -32,6 +32,22 @@ const isP2pdma = (k: Kernel, r: number) => pgmapOf(k, r).pgmap === 'MEMORY_DEVIC
 /** folio_is_longterm_pinnable (include/linux/mm.h): FS-DAX folios are not, from patch 17 on. */
 function folio_is_longterm_pinnable(k: Kernel, h: number): boolean {
   return !(isFsdax(k, h) && k.fix('gup-dont-allow-foll-longterm-pinning-of-fs-dax-pages'));
+}
+
+/**
+ * gup_fast_folio_allowed (mm/gup.c): may GUP-fast keep this folio, or must the
+ * slow path decide? A writable long-term pin of a file folio (no DAX mapping is
+ * shmem) must not be taken locklessly; and, for the secretmem check, neither
+ * may an order-0 folio whose mapping is NULL: a new-scheme folio shared by
+ * reflink (its share count overlays index) or already disassociated. An
+ * old-scheme shared page's PAGE_MAPPING_DAX_SHARED has the anon bit: allowed.
+ */
+function gup_fast_folio_allowed(k: Kernel, c: GupCall, h: number): boolean {
+  const rejectFileBacked = c.pin && c.longterm && c.write;
+  const checkSecretmem = k.m[k.r(h) + R_ORDER] === 0;
+  if (!rejectFileBacked && !checkSecretmem) return true;
+  if (!k.m[k.r(h) + R_MAPPING]) return false;
+  return !rejectFileBacked;
 }
 
 /**
@@ -104,11 +120,15 @@ export function emitGup(b: Builder, c: GupCall): void {
           if (!(l.e & E_DEVMAP)) break;
           if (c.longterm) break;
           if (!get_dev_pagemap(k, k.L.recDevice[page])) break;
-          try_grab_folio(k, c, page, 'try_grab_folio_fast');
+          // only the PTE path asks gup_fast_folio_allowed (the devmap PMD/PUD leaves do not)
+          const allowed = l.level !== 'pte' || gup_fast_folio_allowed(k, c, folioOf(k, page));
+          if (allowed) try_grab_folio(k, c, page, 'try_grab_folio_fast');
           put_dev_pagemap(k, k.L.recDevice[page]);
+          if (!allowed) break;
         } else {
           if (l.e & E_SPECIAL) break; // v6.15's special huge PMD: GUP-fast falls back
           if (c.longterm && !folio_is_longterm_pinnable(k, folioOf(k, page))) break;
+          if (!gup_fast_folio_allowed(k, c, folioOf(k, page))) break;
           try_grab_folio(k, c, page, 'try_grab_folio_fast');
         }
       }
