@@ -140,6 +140,7 @@ export function buildLayout(scn: Scenario): Layout {
   for (const t of threads) t.off = take(THREAD_WORDS);
   for (const g of refs) g.off = take(G_PAGES + 2 * g.maxPages);
   const recOff = take(recs * REC_WORDS);
+  const zeroFolioOff = take(2);
 
   const recDevice = new Int32Array(recs);
   const recPfn = new Float64Array(recs);
@@ -148,7 +149,7 @@ export function buildLayout(scn: Scenario): Layout {
       recDevice[d.recBase + j] = d.id;
       recPfn[d.recBase + j] = j * d.alignPages;
     }
-  return { devices, files, regions, vmas, processes, refs, threads, regionStateOff, recOff, nrecs: recs, recDevice, recPfn, globalOff: off, words: off };
+  return { devices, files, regions, vmas, processes, refs, threads, regionStateOff, recOff, nrecs: recs, recDevice, recPfn, zeroFolioOff, words: off };
 }
 
 /** Where a file's first extent starts: after `from`, aligned as asked (ext4 aligns files of 2 MiB or more). */

@@ -222,7 +222,8 @@ export interface Layout {
   nrecs: number;
   recDevice: Int32Array; // record -> device id
   recPfn: Float64Array; // record -> device page frame (pfn within the device)
-  globalOff: number;
+  /** Two words: folio->mapping of the zero page and of the huge zero folio (0 = NULL, f+1 = file f); set only by a new-scheme kernel without "don't disassociate zero page entries". */
+  zeroFolioOff: number;
   words: number;
 }
 

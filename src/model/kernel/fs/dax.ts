@@ -100,7 +100,10 @@ export function dax_folio_put(k: Kernel, h: number): number {
 
 /** dax_associate_entry (fs/dax.c): record which file owns the entry's pages. */
 export function dax_associate_entry(k: Kernel, f: number, x: number, index: number, shared: boolean): void {
-  if (!isReal(x)) return;
+  if (!isReal(x)) {
+    if (x & X_ZERO && zeroFolioUntracked(k)) zero_folio_associate(k, f, x);
+    return;
+  }
   const h = xaRec(x);
   if (k.old) {
     for (let j = 0; j < entryPages(x); j++) {
@@ -140,11 +143,31 @@ export function dax_associate_entry(k: Kernel, f: number, x: number, index: numb
   }
 }
 
+/**
+ * The series' folio code turned a zero-page entry into the zero page's folio
+ * (dax_to_folio), which the old pfn loop never did (dax_entry_size() was 0 for
+ * zero and empty entries). Until "don't disassociate zero page entries" put the
+ * early returns back, associate and disassociate ran on that shared folio.
+ */
+function zeroFolioUntracked(k: Kernel): boolean {
+  return !k.old && !k.fix('fs-dax-dont-disassociate-zero-page-entries');
+}
+const zeroFolioWord = (k: Kernel, x: number) => k.L.zeroFolioOff + (x & X_PMD ? 1 : 0);
+
+/** dax_associate_entry's unshared path on the (huge) zero folio: WARN_ON_ONCE(folio->mapping), then the mapping is set. */
+function zero_folio_associate(k: Kernel, f: number, x: number): void {
+  const w = zeroFolioWord(k, x);
+  if (k.m[w]) k.warn('warn-dax-associate-entry-mapping-set', 'dax_associate_entry', `the ${x & X_PMD ? 'huge ' : ''}zero folio already has a mapping (file ${k.L.files[k.m[w] - 1].name})`);
+  k.set(w, f + 1);
+}
+
 /** dax_disassociate_entry (fs/dax.c). `trunc`: called by truncate/eviction (old scheme WARNs on a busy page). */
 export function dax_disassociate_entry(k: Kernel, f: number, x: number, trunc: boolean): void {
   if (!isReal(x)) {
-    if (!k.old && !k.fix('fs-dax-dont-disassociate-zero-page-entries') && x & X_ZERO)
+    if (x & X_ZERO && zeroFolioUntracked(k)) {
       k.warn('warn-dax-zero-page-disassociated', 'dax_disassociate_entry', 'dax_folio_put() ran on the shared zero page');
+      k.set(zeroFolioWord(k, x), 0); // dax_folio_put: an unshared folio's mapping is cleared
+    }
     return;
   }
   const h = xaRec(x);
