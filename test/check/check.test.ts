@@ -33,6 +33,22 @@ test('v6.15 and latest: no interleaving of the same threads breaks an invariant'
   }
 });
 
+test('a refault during the idle wait holds truncate until the munmap on v6.15+, not on v6.12', async () => {
+  // scenarios/refault-during-idle-wait.yaml without its munmap: the new scheme's idle is rc 0 and
+  // the refault's PTE holds a reference, so nothing wakes the truncate (the real 7.3 kernel agrees)
+  const scn = loadScenarioFile(join(root, 'refault-during-idle-wait.yaml'));
+  const app = scn.threads.find((t) => t.name === 'app')!;
+  assert.equal(app.steps.at(-1)!.op, 'munmap');
+  const noMunmap = { ...scn, threads: scn.threads.map((t) => (t === app ? { ...t, steps: t.steps.slice(0, -1) } : t)) };
+  assert.equal((await check(noMunmap, { kernel: 'v6.12' })).verdict, 'ok');
+  for (const kernel of ['v6.15', 'latest']) {
+    const r = await check(noMunmap, { kernel });
+    assert.equal(r.verdict, 'violation', kernel);
+    assert.equal(r.violation!.invariant, 'blocked-forever');
+    assert.match(r.violation!.message, /thread trunc .* sleeps on/);
+  }
+});
+
 test('the backport of the series fix that always scans removes the bug 02 race', async () => {
   const r = await check(tdma, { kernel: 'v6.12', with: ['fs-dax-return-unmapped-busy-pages'], invariant: 'block-reuse-under-dma' });
   assert.equal(r.verdict, 'ok');
