@@ -279,7 +279,7 @@ const expectEntry = obj('expect entry', {
     })
     .describe('Error the step returned: an errno (EINVAL), a signal (SIGBUS), or none').optional(),
   violation: z.string().min(1).describe('Invariant violation id, or none').optional(),
-  blocked: z.boolean().describe('The thread named by `after` is blocked at that point').optional(),
+  blocked: z.boolean().describe('Whether step N of the thread named by `after` had to wait (blocked or slept) at least once before it completed; the other checks of the entry are read when it completes').optional(),
 });
 
 function scenario(step: z.ZodType) {
