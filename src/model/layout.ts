@@ -5,7 +5,7 @@ import type { Scenario, Step } from '../scenario/types.js';
 import type { KernelConfig } from './versions.js';
 import {
   type DeviceInfo, type FileInfo, type Layout, type ProcessInfo, type RefInfo, type RegionInfo, type ThreadInfo, type VmaInfo,
-  DEV_WORDS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, FILE_WORDS, F_ISIZE, F_NLINK, G_PAGES, PGMAP_TYPE, PMD_NR, PROC_WORDS, PUD_NR, P_ALIVE,
+  DEV_WORDS, GLOBAL_WORDS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, FILE_WORDS, F_ISIZE, F_NLINK, G_PAGES, PGMAP_TYPE, PMD_NR, PROC_WORDS, PUD_NR, P_ALIVE,
   DRIVER_PAGES, REC_WORDS, R_DRV, R_GEN, R_HEAD, R_ORDER, R_REF, R_USERS, State, THREAD_WORDS, VMA_HDR_WORDS,
 } from './state.js';
 import { idleRefs, initRefcount } from './kernel/mm/memremap.js';
@@ -140,7 +140,7 @@ export function buildLayout(scn: Scenario): Layout {
   for (const t of threads) t.off = take(THREAD_WORDS);
   for (const g of refs) g.off = take(G_PAGES + 2 * g.maxPages);
   const recOff = take(recs * REC_WORDS);
-  const zeroFolioOff = take(2);
+  const globalOff = take(GLOBAL_WORDS);
 
   const recDevice = new Int32Array(recs);
   const recPfn = new Float64Array(recs);
@@ -149,7 +149,7 @@ export function buildLayout(scn: Scenario): Layout {
       recDevice[d.recBase + j] = d.id;
       recPfn[d.recBase + j] = j * d.alignPages;
     }
-  return { devices, files, regions, vmas, processes, refs, threads, regionStateOff, recOff, nrecs: recs, recDevice, recPfn, zeroFolioOff, words: off };
+  return { devices, files, regions, vmas, processes, refs, threads, regionStateOff, recOff, nrecs: recs, recDevice, recPfn, globalOff, words: off };
 }
 
 /** Where a file's first extent starts: after `from`, aligned as asked (ext4 aligns files of 2 MiB or more). */

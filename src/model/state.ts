@@ -115,7 +115,11 @@ export const G_PIN = 1;
 export const G_LONGTERM = 2;
 
 // ---- globals ----
-export const GLOBAL_WORDS = 0;
+// folio->mapping of the zero page and of the huge zero folio (0 = NULL, f+1 = file f): only a
+// new-scheme kernel without "don't disassociate zero page entries" ever sets them
+export const GL_ZERO_MAPPING = 0;
+export const GL_HUGE_ZERO_MAPPING = 1;
+export const GLOBAL_WORDS = 2;
 
 export type DeviceType = 'fsdax' | 'devdax' | 'private' | 'coherent' | 'p2pdma';
 export type PgmapType =
@@ -222,8 +226,7 @@ export interface Layout {
   nrecs: number;
   recDevice: Int32Array; // record -> device id
   recPfn: Float64Array; // record -> device page frame (pfn within the device)
-  /** Two words: folio->mapping of the zero page and of the huge zero folio (0 = NULL, f+1 = file f); set only by a new-scheme kernel without "don't disassociate zero page entries". */
-  zeroFolioOff: number;
+  globalOff: number; // GLOBAL_WORDS words: GL_*
   words: number;
 }
 

@@ -8,7 +8,7 @@ import {
   type VmaInfo, F_DIRTY_INODE, F_ISIZE, F_NRPAGES, F_MAPPED, MAPPING_DAX_SHARED, PMD_NR, PMD_ORDER,
   R_HEAD, R_INDEX, R_MAPPING, R_ORDER, R_REF, R_GEN, R_USERS, T_TEMPREF, X_DIRTY, X_EMPTY, X_LOCKED, X_PMD, X_TOWRITE, X_ZERO,
   mkXa, xaRec, E_PRESENT, E_TABLE, E_WRITE, E_DIRTY, E_ZERO, E_ANON, mkLeaf, V_ANON_VMA, P_RSS_ANON, P_RSS_FILE, leafRec,
-  E_DEVMAP, E_SPECIAL,
+  E_DEVMAP, E_SPECIAL, GL_HUGE_ZERO_MAPPING, GL_ZERO_MAPPING,
 } from '../../state.js';
 import { EFAULT, SIGBUS, ENOSPC } from '../../errno.js';
 import { dax_wake_entry, keyEntry, keyPage, keyRefcount } from '../kernel/wait_bit.js';
@@ -152,7 +152,7 @@ export function dax_associate_entry(k: Kernel, f: number, x: number, index: numb
 function zeroFolioUntracked(k: Kernel): boolean {
   return !k.old && !k.fix('fs-dax-dont-disassociate-zero-page-entries');
 }
-const zeroFolioWord = (k: Kernel, x: number) => k.L.zeroFolioOff + (x & X_PMD ? 1 : 0);
+const zeroFolioWord = (k: Kernel, x: number) => k.L.globalOff + (x & X_PMD ? GL_HUGE_ZERO_MAPPING : GL_ZERO_MAPPING);
 
 /** dax_associate_entry's unshared path on the (huge) zero folio: WARN_ON_ONCE(folio->mapping), then the mapping is set. */
 function zero_folio_associate(k: Kernel, f: number, x: number): void {
