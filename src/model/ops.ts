@@ -63,7 +63,6 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
     const vid = L.processes[proc].vmas[r];
     return { r, v: vid >= 0 ? L.vmas[vid] : null };
   };
-  /** Wait until region `name` was mmapped (skip if that failed). */
   /** Wait until region r was mmapped; skip the step if that failed (`skipped` says so to the step's dependents). */
   const needRegion = (r: number, skipped?: (k: Kernel) => void) =>
     b[mine('mmap', L.regions[r].name) ? 'localStep' : 'step']('(scenario)', `wait for region ${L.regions[r].name}`, (k) => {

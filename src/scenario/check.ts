@@ -8,7 +8,7 @@ import { PAGE_CHECKS, type Device, type Expect, type FileSpec, type Step, type S
 import { formatSize, PAGE_SIZE, roundUpToPage } from './values.js';
 
 import { DRIVER_PAGES } from '../model/state.js';
-import { FIXES, KERNELS, kernelConfig, KernelConfigError } from '../model/versions.js';
+import { findFix, findKernel, KERNELS, kernelConfig, KernelConfigError } from '../model/versions.js';
 
 const DEVDAX_ALIGNS = [4096, 2 ** 21, 2 ** 30];
 
@@ -208,12 +208,12 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
 
   /** An expectation tied to a kernel or fix that does not exist would silently never be checked. */
   function checkKernelVariant(e: Expect): void {
-    if (e.kernel !== undefined && !KERNELS.some((k) => k.id === e.kernel)) {
+    if (e.kernel !== undefined && !findKernel(e.kernel)) {
       fail(e, ['kernel'], `unknown kernel '${e.kernel}'; kernels are ${KERNELS.map((k) => `'${k.id}'`).join(', ')}`);
     }
     for (const key of ['with', 'without'] as const) {
       (e[key] ?? []).forEach((f, i) => {
-        if (!FIXES.some((x) => x.id === f)) fail(e, [key, i], `unknown fix '${f}'; run 'daxref kernels' for the list`);
+        if (!findFix(f)) fail(e, [key, i], `unknown fix '${f}'; run 'daxref kernels' for the list`);
         if (key === 'without' && e.with?.includes(f)) fail(e, [key, i], `fix '${f}' is both in 'with' and in 'without'`);
       });
     }
