@@ -121,14 +121,6 @@ export function labelFor(programs: Program[][], cfg: KernelConfig): Program[][] 
   );
 }
 
-/** Thread-word helpers. */
-export function tw(k: Kernel, t: number, field: number): number {
-  return k.m[k.L.threads[t].off + field];
-}
-export function setTw(k: Kernel, t: number, field: number, v: number): void {
-  k.set(k.L.threads[t].off + field, v);
-}
-
 /** Put thread t to sleep on `key`; it resumes at `resume` once woken. */
 export function sleepOn(k: Kernel, t: number, key: number, resume: Label): number {
   const o = k.L.threads[t].off;
