@@ -102,6 +102,31 @@ test('the shared visited set: each fingerprint stored once, also when two worker
   for (let i = 0; i < 200000; i++) assert.equal(check.add(Math.imul(i + 1, 0x9e3779b1), i), false, `common fingerprint ${i} was kept through every growth`);
 });
 
+test('the shared visited set: workers that ask full() before each state never fill it, whatever the order they run in', () => {
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % n;
+  for (const perState of [1, 4, 9]) {
+    for (let run = 0; run < 20; run++) {
+      const counts = SharedFingerprintTable.countsFor(2);
+      const a = new SharedFingerprintTable(null, counts, 0);
+      const views = [a, new SharedFingerprintTable(a.buffer, counts, 1)];
+      const slots = a.bytes / 8;
+      const paused = [false, false];
+      let fp = 1;
+      while (!paused[0] || !paused[1]) {
+        const w = rnd(2); // one worker runs a stretch of states while the other waits
+        for (let k = rnd(400); k > 0 && !paused[w]; k--) {
+          if (views[w].full(perState)) paused[w] = true;
+          else for (let j = 0; j < perState; j++) views[w].add(Math.imul(fp++, 0x9e3779b1), fp);
+        }
+        assert.ok(a.size < slots, `perState ${perState}: ${a.size} fingerprints in ${slots} slots`);
+      }
+      assert.ok(a.size > Math.floor(slots * 0.88), 'both paused only once the table is past its limit');
+      assert.ok(a.size <= Math.floor(slots * 0.88) + (slots - Math.floor(slots * 0.88)) / 2 + 2 * perState, `at most half the room above the limit used (${a.size} of ${slots})`);
+    }
+  }
+});
+
 test('the frontier takes the chunks another queue hands over, in order after its own, and reuses consumed chunks', () => {
   const pool = new ChunkPool();
   const q = new StateQueue(pool);
@@ -126,4 +151,67 @@ test('the frontier takes the chunks another queue hands over, in order after its
   q.clear();
   const reused = [pool.take(), pool.take(), pool.take()];
   assert.ok(reused.every((c) => chunks.has(c)), 'the three consumed chunks come back from the pool');
+});
+
+test('a frontier splits what is left to read in half, at an entry, wherever its chunks end', () => {
+  const put = (into: StateQueue, ordinal: number) => {
+    const words = Array.from({ length: ordinal % 3 }, (_, j) => ordinal * 10 + j);
+    into.reserve(1 + ENTRY_HDR + words.length);
+    into.buf.set([ordinal, 0, 0, words.length, ...words], into.at);
+    into.commit(1 + ENTRY_HDR + words.length);
+  };
+  const drain = (q: StateQueue) => {
+    const out: number[] = [];
+    while (q.shift()) {
+      const o = q.rBuf[q.rAt];
+      const body = [...q.rBuf.subarray(q.rAt + 1 + ENTRY_HDR, q.rAt + 1 + ENTRY_HDR + q.rBuf[q.rAt + 3])];
+      assert.deepEqual(body, Array.from({ length: o % 3 }, (_, j) => o * 10 + j), `entry ${o} arrives whole`);
+      out.push(o);
+    }
+    return out;
+  };
+  // 9 entries in chunks of 1, 3 and 5 (each a queue handed over), then 2 written after them, into a
+  // reused chunk full of old entries (whose ends only the marker the queue writes tells apart)
+  for (let read = 0; read <= 10; read++) {
+    const pool = new ChunkPool();
+    const dirty = new StateQueue(pool);
+    for (let i = 0; i < 50; i++) put(dirty, 100 + (i % 3));
+    dirty.clear();
+    const q = new StateQueue(pool);
+    let next = 1;
+    for (const size of [1, 3, 5]) {
+      const part = new StateQueue();
+      for (let i = 0; i < size; i++) put(part, next++);
+      const h = part.handOver();
+      q.adopt(h.chunks, h.entries);
+    }
+    put(q, next++);
+    put(q, next++);
+    const all = Array.from({ length: 11 }, (_, i) => i + 1);
+    const first: number[] = [];
+    for (let i = 0; i < read; i++) {
+      q.shift();
+      first.push(q.rBuf[q.rAt]);
+    }
+    const left = 11 - read;
+    const half = q.splitHalf(2);
+    if (left < 2) {
+      assert.equal(half, null, `${left} entries left: nothing to split`);
+      continue;
+    }
+    assert.ok(half);
+    assert.equal(half.entries, left >> 1, `after reading ${read}: the second half's entries`);
+    assert.equal(q.length, left - (left >> 1));
+    const kept = drain(q);
+    // the receiver adopts the half, then more after it: the half's last chunk must say where it ends
+    const other = new StateQueue();
+    other.adopt(half.chunks, half.entries);
+    const more = new StateQueue();
+    put(more, 12);
+    const h = more.handOver();
+    other.adopt(h.chunks, h.entries);
+    const moved = drain(other);
+    assert.deepEqual([...first, ...kept, ...moved], [...all, 12], `after reading ${read}: every entry once, in order`);
+    assert.equal(moved.length, half.entries + 1);
+  }
 });

@@ -20,7 +20,7 @@ parentPort!.on('message', (m: { rehash?: SharedArrayBuffer; deferred?: Int32Arra
     return;
   }
   for (; i < 300000; i++) {
-    if (t.full) {
+    if (t.full(1)) {
       parentPort!.postMessage({ paused: true, added });
       return;
     }

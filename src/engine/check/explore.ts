@@ -39,10 +39,6 @@ export interface ExploreOptions {
 }
 
 const BLOCKED_STEP = -2;
-// new states found while expanding a block of this many states go to the same worker: siblings stay
-// together, so the diamonds they close meet in one worker's recent-fingerprint cache (dealing every
-// other new state made each worker look up twice as many in the shared table)
-const DEAL_BLOCK = 256;
 const RECENT_BITS = 16; // 64k fingerprints: 512 KiB, near the L2 cache (measured best of 12-20 bits)
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
 const SEEN = -1;
@@ -55,9 +51,6 @@ export class Explorer {
   next = new StateQueue(this.pool); // the level being found
   transitions = 0;
   found: Found | undefined;
-  /** New states dealt to another worker ([gid, entry] each), when dealing is on: those found in every other block of DEAL_BLOCK expanded states. */
-  private out: StateQueue | null = null;
-  private deal = 0;
   private gid = 0; // the state being expanded
   private readonly nt: number;
   private readonly n: number;
@@ -81,11 +74,6 @@ export class Explorer {
     this.ind = o.por ? new Independence(M.scenario, M.L) : null;
     this.counts = (id: string) => o.invariant === undefined || o.invariant === id;
     this.checked = invariantWords(M.L);
-  }
-
-  /** Deal the new states of every other block of expanded states out (to this.out) instead of keeping them. */
-  dealOut(): void {
-    this.out = new StateQueue(this.pool);
   }
 
   private gidOf(ord: number): number {
@@ -112,9 +100,17 @@ export class Explorer {
     this.next.clear();
   }
 
-  /** The dealt states, handed over (their chunks are the receiver's now). */
+  /**
+   * Half of the next level, handed over to another worker (the chunks are
+   * the receiver's now): the second half, so each worker's level is its own
+   * first half and the other's second half, both workers' levels are the same
+   * size, and each is cut in one place only (states near each other in a
+   * level are expanded near each other in time, which the recent-fingerprint
+   * cache relies on: dealing alternate blocks of 256 expanded states instead
+   * cut its hit rate from 66% to 56%).
+   */
   takeOut(): Handed {
-    return this.out!.handOver();
+    return this.next.splitHalf(1) ?? { chunks: [], entries: 0 };
   }
 
   private stateFound(gid: number): void {
@@ -161,7 +157,7 @@ export class Explorer {
     let child = SEEN;
     if (this.isNew(x.codec.hi, x.codec.lo)) {
       child = this.gidOf(this.links.push(this.gid, t));
-      const q = this.out !== null && (this.deal & DEAL_BLOCK) !== 0 ? this.out : this.next;
+      const q = this.next;
       q.reserve(1 + ENTRY_HDR + 2 * this.n);
       q.buf[q.at] = child;
       q.commit(1 + x.write(q.buf, q.at + 1));
@@ -184,7 +180,6 @@ export class Explorer {
     for (let i = 0; q.length > 0; i++) {
       if (stop(i)) return 'stopped';
       q.shift();
-      this.deal++;
       this.gid = q.rBuf[q.rAt];
       x.load(q.rBuf, q.rAt + 1);
       // an ample set of one independent thread first; every thread if there is none or its successor was seen (the cycle proviso)

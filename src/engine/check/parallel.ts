@@ -7,7 +7,7 @@ import type { Scenario } from '../../scenario/types.js';
 import type { SimOptions } from '../simulate.js';
 import type { SearchOptions, SearchResult } from './bfs.js';
 import { fmtBytes } from './bfs.js';
-import type { Found, FromWorker, ToWorker, WorkerInit } from './worker.js';
+import { CTL_PAUSE, CTL_SPLIT, type Found, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
 import { SharedFingerprintTable } from './fptable.js';
 
 const WORKERS = 2;
@@ -39,8 +39,9 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
   const chans: Channel[] = [];
   const counts = SharedFingerprintTable.countsFor(WORKERS);
   const table = new SharedFingerprintTable(null, counts, 0).buffer;
+  const control = new Int32Array(new SharedArrayBuffer((CTL_SPLIT + WORKERS) * 4));
   for (let id = 0; id < WORKERS; id++) {
-    const data: WorkerInit = { scenario: scn, sim, por: o.por, symmetry: o.symmetry, invariant: o.invariant, id, workers: WORKERS, table, counts };
+    const data: WorkerInit = { scenario: scn, sim, por: o.por, symmetry: o.symmetry, invariant: o.invariant, id, workers: WORKERS, table, counts, control: control.buffer as SharedArrayBuffer };
     chans.push(new Channel(new Worker(url, { workerData: data })));
   }
   let states = 0;
@@ -72,18 +73,36 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
 
     for (let queued = 1; queued > 0; ) {
       const deadline = Date.now() + (Number.isFinite(o.maxSeconds) ? Math.max(0, o.maxSeconds - elapsed()) * 1000 : 1e12);
-      // expand the level; whenever the shared table is too full, both workers pause and one grows it
+      // expand the level, each worker its own part; a worker done early gets
+      // half of what the other has left; whenever the shared table is too
+      // full, both workers pause and one grows it
       for (;;) {
-        const ex = await Promise.all(chans.map((c) => c.ask<'expanded'>({ type: 'expand', deadline })));
-        transitions += ex.reduce((a, r) => a + r.transitions, 0);
-        const fx = ex.find((r) => r.found)?.found;
-        if (fx) return await report(fx);
-        if (ex.some((r) => r.status === 'timedOut')) return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
-        if (ex.some((r) => r.status === 'linksFull')) return result('incomplete', { incomplete: 'parent links full (the global state ids reached 2^32 / threads)' });
-        if (!ex.some((r) => r.status === 'paused')) break;
+        type Expanded = Extract<FromWorker, { type: 'expanded' }>;
+        const running = new Map<number, Promise<[number, Expanded]>>();
+        const go = (w: number, msg: ToWorker, transfer: ArrayBuffer[] = []) =>
+          running.set(w, chans[w].ask<'expanded'>(msg, transfer).then((r): [number, Expanded] => [w, r]));
+        for (let w = 0; w < WORKERS; w++) go(w, { type: 'expand', deadline });
+        let paused = false;
+        while (running.size > 0) {
+          const [w, r] = await Promise.race(running.values());
+          running.delete(w);
+          Atomics.store(control, CTL_SPLIT + w, 0); // a request it did not act on lapses
+          transitions += r.transitions;
+          if (r.found) return await report(r.found);
+          if (r.status === 'timedOut') return result('incomplete', { incomplete: `time bound (${o.maxSeconds} s) reached` });
+          if (r.status === 'linksFull') return result('incomplete', { incomplete: 'parent links full (the global state ids reached 2^32 / threads)' });
+          if (r.status === 'paused') paused = true;
+          else if (r.status === 'split') {
+            const idle = [...Array(WORKERS).keys()].find((u) => u !== w && !running.has(u))!;
+            go(idle, { type: 'expand', deadline, inbox: r.split! }, r.split!.chunks);
+            go(w, { type: 'expand', deadline });
+          } else if (!paused) for (const u of running.keys()) Atomics.store(control, CTL_SPLIT + u, 1);
+        }
+        if (!paused) break;
         const g = await chans[0].ask<'grown'>({ type: 'grow' });
         const parts = await Promise.all(chans.map((c) => c.ask<'rehashed'>({ type: 'rehash', table: g.table })));
         await chans[0].ask<'inserted'>({ type: 'insertDeferred', deferred: parts.map((p) => p.deferred) });
+        Atomics.store(control, CTL_PAUSE, 0);
       }
       // each worker takes the new states the other dealt it
       const dealt = await Promise.all(chans.map((c) => c.ask<'dealt'>({ type: 'next' })));

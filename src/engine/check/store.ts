@@ -281,12 +281,14 @@ export class Codec {
   }
 }
 
-const CHUNK = 1 << 22; // words per frontier chunk (16 MiB)
-const SPARE_CHUNKS = 4; // at most this many consumed chunks kept for reuse
+// words per frontier chunk (1 MiB): a worker hands the other whole chunks and copies only the
+// part of one (StateQueue.splitHalf), so a chunk is small next to a level (often tens of MiB)
+const CHUNK = 1 << 18;
+const SPARE_CHUNKS = 64; // at most this many consumed chunks kept for reuse
 
 /**
  * Consumed frontier chunks, written again instead of allocating fresh ones: a
- * fresh 16 MiB buffer is faulted in page by page and later collected, which
+ * fresh buffer is faulted in page by page and later collected, which
  * cost more than filling it.
  */
 export class ChunkPool {
@@ -374,6 +376,58 @@ export class StateQueue {
     this.wChunk = this.chunks.length - 1;
     this.wPos = this.chunks[this.wChunk]!.length; // full: the next reserve() starts a new chunk
     this.length += entries;
+  }
+
+  /**
+   * Take the second half (by entries) of what is left to read, to hand to
+   * another worker: the rest of the chunk where that half starts is copied
+   * out (or handed whole when the half starts a chunk), the chunks after it
+   * are handed whole. Null when fewer than `min` entries are left. Only for a
+   * queue nothing writes to any more.
+   */
+  splitHalf(min: number): { chunks: Int32Array[]; entries: number } | null {
+    if (this.length < Math.max(2, min)) return null;
+    this.endChunk(); // the chunks handed whole must say where they end
+    const lastChunk = this.wChunk;
+    const lastEnd = this.wPos;
+    const ends = (c: number, p: number, buf: Int32Array) => p >= buf.length || buf[p] === -1 || (c === lastChunk && p >= lastEnd);
+    const keep = this.length - (this.length >> 1);
+    // find where entry number `keep` (counting from the next to read) starts
+    let c = this.rChunk;
+    let p = this.rPos;
+    for (let n = 0; ; ) {
+      const buf = this.chunks[c]!;
+      if (ends(c, p, buf)) {
+        c++;
+        p = 0;
+        continue;
+      }
+      if (n === keep) break;
+      p += 1 + entryWords(buf, p + 1);
+      n++;
+    }
+    const at = this.chunks[c]!;
+    const whole = this.chunks.slice(c + 1) as Int32Array[];
+    let out: Int32Array[];
+    if (p === 0) {
+      out = [at, ...whole];
+      this.chunks.length = c;
+      this.wChunk = c - 1;
+      this.wPos = this.chunks[c - 1]!.length; // the chunk before ends where its marker (or its length) says
+    } else {
+      let end = p;
+      while (!ends(c, end, at)) end += 1 + entryWords(at, end + 1);
+      out = [at.slice(p, end), ...whole];
+      this.chunks.length = c + 1;
+      this.wChunk = c;
+      this.wPos = p;
+      at[p] = -1;
+    }
+    for (const b of whole) this.bytes -= b.byteLength;
+    if (p === 0) this.bytes -= at.byteLength;
+    const entries = this.length >> 1;
+    this.length = keep;
+    return { chunks: out, entries };
   }
 
   /** Where shift() says the entry is. */
