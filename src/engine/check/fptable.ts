@@ -106,7 +106,7 @@ function home(hi: number, n: number): number {
  * it. So neither word may be 0 in a stored fingerprint (0 is remapped to 1:
  * fingerprints differing only there merge, a 2^-32 event). Each worker counts
  * its insertions in its own cache line; the table grows only while every
- * worker is paused (`full` says when to pause); a message from the main
+ * worker is paused (`full()` says when to pause); a message from the main
  * thread (which orders memory) separates the rehash from the next insertions.
  */
 export class SharedFingerprintTable {
@@ -258,6 +258,6 @@ export class SharedFingerprintTable {
   }
 }
 
-/** The shared table pauses at 88% full: a worker may add a state's successors (a few) after the check. */
+/** The shared table pauses past 88% full; workers between readings of the counts may fill up to half the rest (full()). */
 const SHARED_LOAD = 0.88;
 const COUNT_STRIDE = 16; // one 64-byte cache line per worker's count
