@@ -8,7 +8,7 @@ import { checkFinal, checkInvariants, invariantWords, type Violation } from '../
 import { S_DONE, S_SLEEPING, T_KEY, T_OP, T_STATUS } from '../../model/state.js';
 import type { Kernel, Words } from '../../model/kernel.js';
 import { describeKey } from '../../model/kernel/kernel/wait_bit.js';
-import { ChunkPool, Codec, ENTRY_HDR, Links, StateQueue } from './store.js';
+import { ChunkPool, Codec, ENTRY_HDR, Links, StateQueue, type Handed } from './store.js';
 import { Expander } from './expander.js';
 import { Independence } from './independence.js';
 import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
@@ -16,12 +16,6 @@ import { findSymmetry, NO_SYMMETRY } from './symmetry.js';
 /** The visited set: a FingerprintTable, or a SharedFingerprintTable view. */
 export interface Visited {
   add(hi: number, lo: number): boolean;
-}
-
-/** Queue chunks handed from one worker to another (StateQueue.handOver). */
-export interface Handed {
-  chunks: Int32Array[];
-  entries: number;
 }
 
 /** A violation found; gids are global state ids (local ordinal * workers + worker). */

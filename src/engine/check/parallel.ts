@@ -7,7 +7,7 @@ import type { Scenario } from '../../scenario/types.js';
 import type { SimOptions } from '../simulate.js';
 import type { SearchOptions, SearchResult } from './bfs.js';
 import { fmtBytes } from './bfs.js';
-import { CTL_PAUSE, CTL_SPLIT, type Found, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import { CTL_PAUSE, CTL_SPLIT, transferOf, type Found, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
 import { SharedFingerprintTable } from './fptable.js';
 
 const WORKERS = 2;
@@ -94,7 +94,7 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
           if (r.status === 'paused') paused = true;
           else if (r.status === 'split') {
             const idle = [...Array(WORKERS).keys()].find((u) => u !== w && !running.has(u))!;
-            go(idle, { type: 'expand', deadline, inbox: r.split! }, r.split!.chunks);
+            go(idle, { type: 'expand', deadline, inbox: r.split }, transferOf(r.split));
             go(w, { type: 'expand', deadline });
           } else if (!paused) for (const u of running.keys()) Atomics.store(control, CTL_SPLIT + u, 1);
         }
@@ -108,7 +108,7 @@ export async function searchParallel(scn: Scenario, sim: SimOptions, o: SearchOp
       const dealt = await Promise.all(chans.map((c) => c.ask<'dealt'>({ type: 'next' })));
       const lv = await Promise.all(chans.map((c, i) => {
         const from = dealt[(i + 1) % WORKERS];
-        return c.ask<'level'>({ type: 'absorb', inbox: from.outbox, entries: from.entries }, from.outbox);
+        return c.ask<'level'>({ type: 'absorb', inbox: from.outbox }, transferOf(from.outbox));
       }));
       states = lv.reduce((a, r) => a + r.states, 0);
       bytes = lv.reduce((a, r) => a + r.bytes, 0);

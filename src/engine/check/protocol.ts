@@ -3,6 +3,7 @@
 import type { Scenario } from '../../scenario/types.js';
 import type { SimOptions } from '../simulate.js';
 import type { Found } from './explore.js';
+import type { Handed } from './store.js';
 
 export type { Found };
 
@@ -28,12 +29,12 @@ export const CTL_SPLIT = 1;
 export const MIN_SPLIT = 256;
 
 export type ToWorker =
-  | { type: 'expand'; deadline: number; inbox?: { chunks: ArrayBuffer[]; entries: number } }
+  | { type: 'expand'; deadline: number; inbox?: Handed }
   | { type: 'grow' }
   | { type: 'rehash'; table: SharedArrayBuffer }
   | { type: 'insertDeferred'; deferred: Int32Array[] }
   | { type: 'next' }
-  | { type: 'absorb'; inbox: ArrayBuffer[]; entries: number }
+  | { type: 'absorb'; inbox: Handed }
   | { type: 'link'; gid: number };
 
 /** How an expand request ended: the level is done here, the table must grow first, half of the states left were split off (asked for), time ran out, or the parent links cannot take more global ids. */
@@ -41,10 +42,13 @@ export type ExpandStatus = 'done' | 'paused' | 'split' | 'timedOut' | 'linksFull
 
 export type FromWorker =
   | { type: 'ready'; found?: Found }
-  | { type: 'expanded'; transitions: number; found?: Found; status: ExpandStatus; split?: { chunks: ArrayBuffer[]; entries: number } }
+  | { type: 'expanded'; transitions: number; found?: Found; status: ExpandStatus; split?: Handed }
   | { type: 'grown'; table: SharedArrayBuffer }
   | { type: 'rehashed'; deferred: Int32Array }
   | { type: 'inserted' }
-  | { type: 'dealt'; outbox: ArrayBuffer[]; entries: number }
+  | { type: 'dealt'; outbox: Handed }
   | { type: 'level'; states: number; queue: number; bytes: number }
   | { type: 'link'; parent: number; thread: number };
+
+/** The transfer list that moves handed chunks to another thread without copying (each chunk is a whole buffer of its own). */
+export const transferOf = (h: Handed | undefined): ArrayBuffer[] => (h ? h.chunks.map((c) => c.buffer as ArrayBuffer) : []);

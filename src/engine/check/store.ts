@@ -301,6 +301,12 @@ export class ChunkPool {
   }
 }
 
+/** Frontier chunks one queue hands to another (to another worker), holding `entries` entries. */
+export interface Handed {
+  chunks: Int32Array[];
+  entries: number;
+}
+
 /** FIFO of encoded states with their ordinals, in chunks handed back to the pool as they are consumed. */
 export class StateQueue {
   private chunks: (Int32Array | null)[] = [];
@@ -358,7 +364,7 @@ export class StateQueue {
   }
 
   /** Hand every chunk over (to another worker, which adopts them) and start empty; the entries in them. */
-  handOver(): { chunks: Int32Array[]; entries: number } {
+  handOver(): Handed {
     this.endChunk();
     const r = { chunks: this.chunks.filter((c): c is Int32Array => c !== null), entries: this.length };
     this.forget();
@@ -385,7 +391,7 @@ export class StateQueue {
    * are handed whole. Null when fewer than `min` entries are left. Only for a
    * queue nothing writes to any more.
    */
-  splitHalf(min: number): { chunks: Int32Array[]; entries: number } | null {
+  splitHalf(min: number): Handed | null {
     if (this.length < Math.max(2, min)) return null;
     this.endChunk(); // the chunks handed whole must say where they end
     const lastChunk = this.wChunk;

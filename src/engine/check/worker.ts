@@ -12,7 +12,8 @@ import { Machine } from '../machine.js';
 import { configFor } from '../simulate.js';
 import { SharedFingerprintTable } from './fptable.js';
 import { Explorer } from './explore.js';
-import { CTL_PAUSE, CTL_SPLIT, MIN_SPLIT, type ExpandStatus, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import { CTL_PAUSE, CTL_SPLIT, MIN_SPLIT, transferOf, type ExpandStatus, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import type { Handed } from './store.js';
 
 const init = workerData as WorkerInit;
 const W = init.workers;
@@ -26,7 +27,7 @@ const perState = M.L.threads.length; // the most new states one expanded state a
 
 function expand(deadline: number): FromWorker {
   let status: ExpandStatus = 'done';
-  let split = null as { chunks: Int32Array[]; entries: number } | null;
+  let split = null as Handed | null;
   const before = E.transitions;
   const r = E.expandLevel((i) => {
     if ((i & 1023) === 0 && Date.now() > deadline) status = 'timedOut';
@@ -46,7 +47,7 @@ function expand(deadline: number): FromWorker {
   const transitions = E.transitions - before;
   if (r === 'found') return { type: 'expanded', transitions, found: E.found, status: 'done' };
   const out: FromWorker = { type: 'expanded', transitions, status: r === 'done' ? 'done' : status };
-  if (r === 'stopped' && split) out.split = { chunks: split.chunks.map((c) => c.buffer as ArrayBuffer), entries: split.entries };
+  if (r === 'stopped' && split) out.split = split;
   return out;
 }
 
@@ -62,7 +63,7 @@ parentPort!.postMessage({ type: 'ready', found: E.found } satisfies FromWorker);
 parentPort!.on('message', (msg: ToWorker) => {
   let r: FromWorker;
   if (msg.type === 'expand') {
-    if (msg.inbox) E.queue.adopt(msg.inbox.chunks.map((b) => new Int32Array(b)), msg.inbox.entries);
+    if (msg.inbox) E.queue.adopt(msg.inbox.chunks, msg.inbox.entries);
     r = expand(msg.deadline);
   }
   else if (msg.type === 'grow') r = { type: 'grown', table: table.grown() };
@@ -72,14 +73,13 @@ parentPort!.on('message', (msg: ToWorker) => {
     table.insertDeferred(msg.deferred);
     r = { type: 'inserted' };
   } else if (msg.type === 'next') {
-    const o = E.takeOut();
-    r = { type: 'dealt', outbox: o.chunks.map((c) => c.buffer as ArrayBuffer), entries: o.entries };
+    r = { type: 'dealt', outbox: E.takeOut() };
   } else if (msg.type === 'absorb') {
-    E.nextLevel({ chunks: msg.inbox.map((b) => new Int32Array(b)), entries: msg.entries });
+    E.nextLevel(msg.inbox);
     r = level();
   } else {
     const l = E.links.get(Math.floor(msg.gid / W));
     r = { type: 'link', parent: l.parent, thread: l.thread };
   }
-  parentPort!.postMessage(r, r.type === 'dealt' ? r.outbox : r.type === 'expanded' && r.split ? r.split.chunks : []);
+  parentPort!.postMessage(r, transferOf(r.type === 'dealt' ? r.outbox : r.type === 'expanded' ? r.split : undefined));
 });
