@@ -62,8 +62,8 @@ export class Builder {
 
   constructor(readonly name: string) {}
 
-  /** A step's [function, what] on this step's filesystem: XFS's or ext4's. */
-  byFs(xfs: [string, string], ext4: [string, string]): [string, string] {
+  /** A name (or a step's [function, what]) on this step's filesystem: XFS's or ext4's. */
+  byFs<T extends string | [string, string]>(xfs: T, ext4: T): T {
     return this.fs === 'ext4' ? ext4 : xfs;
   }
 

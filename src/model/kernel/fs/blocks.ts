@@ -3,6 +3,7 @@
 // part). A block is a pmem page; a freed block goes back to the allocator and
 // the lowest free block is handed out next, so reuse is visible.
 import type { Kernel } from '../../kernel.js';
+import type { Builder } from '../../program.js';
 import { F_META_DIRTY, G_GRABBING, G_HELD, G_N, G_PAGES, G_STATE, R_GEN, R_USERS } from '../../state.js';
 
 /** The block (record) backing file page i, or -1 for a hole. */
@@ -11,6 +12,9 @@ export function fileBlock(k: Kernel, f: number, i: number): number {
   if (i < 0 || i >= F.maxPages) return -1;
   return k.m[F.extOff + i] - 1;
 }
+
+/** The function that allocates a hole's block for a DAX fault or write on this step's filesystem (the name allocBlock reports). */
+export const iomapAllocator = (b: Builder): string => b.byFs('xfs_iomap_write_direct', 'ext4_iomap_alloc');
 
 /** Allocate one block for file f page i (xfs_bmapi_write). Returns the record, or -1 if the device is full. */
 export function allocBlock(k: Kernel, f: number, i: number, caller: string): number {

@@ -18,7 +18,7 @@ import { insert_pfn, insert_page_into_pte_locked } from '../mm/memory.js';
 import { set_huge_zero_pmd, vmf_insert_folio_huge, vmf_insert_pfn_huge, zap_huge } from '../mm/huge_memory.js';
 import { pmdAt, pteAt, region, vmasOfFile, covers, coversAligned } from '../mm/pgtable.js';
 import { unmap_mapping_pages } from '../mm/unmap.js';
-import { allocBlock, fileBlock, releaseBlock } from './blocks.js';
+import { allocBlock, fileBlock, iomapAllocator, releaseBlock } from './blocks.js';
 import { invalidate_lock, invalidate_lock_shared, invalidate_unlock, invalidate_unlock_shared } from './locks.js';
 import { dax_fault_is_synchronous, emitDaxFinishSyncFault, needDsync } from './dax_sync.js';
 
@@ -305,7 +305,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
   const SLOT = b.local();
   const f = fileOf;
   const unlockFs = new Label();
-  const allocator = b.fs === 'ext4' ? 'ext4_iomap_alloc' : 'xfs_iomap_write_direct';
+  const allocator = iomapAllocator(b);
   b.mark(s.pte);
   b.step(...b.byFs(['xfs_filemap_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)'], ['ext4_dax_huge_fault', 'filemap_invalidate_lock_shared']), (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
   const grab = b.here();
@@ -689,7 +689,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
     if (w.idle) return rescan.pc;
     if (o.lock === 'mmaplock') invalidate_unlock(k, f); // the callback (xfs_wait_dax_page) drops the lock, then schedule()
     return sleepOn(k, t, w.key, relock);
-  }, { when: (cfg) => onOldScheme(cfg) && !o.final, fn: b.fs === 'ext4' ? 'ext4_break_layouts' : 'xfs_break_dax_layouts', what: '___wait_var_event until the busy page is idle (refcount 1)' });
+  }, { when: (cfg) => onOldScheme(cfg) && !o.final, fn: b.byFs('xfs_break_dax_layouts', 'ext4_break_layouts'), what: '___wait_var_event until the busy page is idle (refcount 1)' });
   const relock = b.here();
   if (o.lock === 'mmaplock') {
     b.step(...b.byFs(['xfs_wait_dax_page', 'woken: xfs_ilock(XFS_MMAPLOCK_EXCL) again'], ['ext4_wait_dax_page', 'woken: filemap_invalidate_lock again']), (k, t) => (invalidate_lock(k, o.file(k, t), t) ? recheck.pc : BLOCKED));
@@ -700,7 +700,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
   if (o.final) emitDeleteMappingRange(b, o.file);
   else {
     const skip = new Label();
-    b.localStep('dax_break_layout', 'nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : skip.pc), { when: onOldScheme, fn: b.fs === 'ext4' ? 'ext4_break_layouts' : 'xfs_break_dax_layouts', what: 'nothing busy' });
+    b.localStep('dax_break_layout', 'nothing busy', (k) => (k.fix('fs-dax-always-remove-dax-page-cache-entries') ? NEXT : skip.pc), { when: onOldScheme, fn: b.byFs('xfs_break_dax_layouts', 'ext4_break_layouts'), what: 'nothing busy' });
     emitDeleteMappingRange(b, o.file);
     b.mark(skip);
   }

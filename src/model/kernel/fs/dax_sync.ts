@@ -69,7 +69,7 @@ export function emitDaxFinishSyncFault(b: Builder, s: FaultSite, order: number, 
   };
   const file = (k: Kernel) => region(k, s.v).target;
   b.mark(start);
-  const fsync = b.fs === 'ext4' ? 'ext4_sync_file' : 'xfs_file_fsync';
+  const fsync = b.byFs('xfs_file_fsync', 'ext4_sync_file');
   b.step('dax_finish_sync_fault', `vfs_fsync_range of the faulting range (${fsync}, datasync)`, (k, t) => {
     // The range's entry was inserted clean, so its writeback finds nothing to flush; the log force makes the metadata durable.
     xfs_log_force_inode(k, file(k), fsync);

@@ -8,7 +8,7 @@ import {
   D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
 } from '../../state.js';
 import { EBUSY, ENOSPC, EOPNOTSUPP } from '../../errno.js';
-import { allocBlock, fileBlock, gupHoldersOf, releaseBlock } from './blocks.js';
+import { allocBlock, fileBlock, gupHoldersOf, iomapAllocator, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
 import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, dax_disassociate_entry, entrySlot, slotIndex, describeEntry } from './dax.js';
 import { folioOf, folio_ref_count } from '../mm/swap.js';
@@ -154,7 +154,7 @@ export function emitUnmount(b: Builder, d: number): void {
 
 /** write(2) on a DAX file (dax_iomap_rw): allocate holes, CoW shared blocks, invalidate stale entries, extend i_size. */
 export function emitWrite(b: Builder, f: number, offset: number, len: number): void {
-  const allocator = b.fs === 'ext4' ? 'ext4_iomap_alloc' : 'xfs_iomap_write_direct';
+  const allocator = iomapAllocator(b);
   b.step(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
   b.step('dax_iomap_rw', 'iomap_begin for each page (allocate, CoW), copy the data, extend i_size', (k, t) => {
     const F = k.L.files[f];
