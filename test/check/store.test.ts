@@ -115,7 +115,7 @@ test('the frontier is first in, first out across chunks', () => {
     q.buf[q.at + 3] = 4000; // body words
     q.buf[q.at + 5] = i;
     q.buf[q.at + 4003] = -(i + 1);
-    q.commit(4004); // 3000 such entries fill three 16 MiB chunks
+    q.commit(4004); // 3000 such entries (12M words) fill 47 chunks of 1 MiB, 65 entries each
   }
   for (let i = 0; i < 3000; i++) {
     assert.equal(q.shift(), true);
