@@ -3,7 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, basename, resolve } from 'node:path';
+import { join, basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, LineCounter } from 'yaml';
 import type { Scenario } from '../scenario/types.js';
@@ -240,7 +240,3 @@ export function formatResult(r: ScenarioResult): string {
 }
 
 const fmtEntry = (e: number) => (e === -1 ? 'init' : e === Infinity ? 'end' : `#${e}`);
-
-export function resolveScenarioArgs(args: string[]): string[] {
-  return args.map((a) => resolve(a));
-}
