@@ -1,10 +1,10 @@
 // The simulator: one interleaving, chosen by the scenario's schedule (or
 // round-robin by operation), with a trace of every atomic step, the
 // invariants checked after each, and the scenario's expectations.
-import type { Expect, Scenario } from '../scenario/types.js';
+import type { Expect, Scenario, SourcePos } from '../scenario/types.js';
 import { ScenarioError } from '../scenario/errors.js';
 import type { KEvent, Kernel } from '../model/kernel.js';
-import { kernelConfig, type KernelConfig, DEFAULT_KERNEL, KernelConfigError, findKernel } from '../model/versions.js';
+import { kernelConfig, type KernelConfig, DEFAULT_KERNEL, KernelConfigError, findKernel, describeConfig } from '../model/versions.js';
 import { checkFinal, checkInvariants, type Violation } from '../model/invariants.js';
 import { S_DONE, S_SLEEPING, T_ERR, T_KEY, T_STATUS, R_HEAD, R_ORDER, R_REF, R_LARGE, R_MAP, R_PIN, R_ENTIRE, R_MAPPING, R_INDEX, MAPPING_DAX_SHARED } from '../model/state.js';
 import { errnoName } from '../model/errno.js';
@@ -200,6 +200,30 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
     throw new Error('an operation did not finish within 1,000,000 steps');
   };
 
+  /**
+   * THREAD@FUNCTION: run thread t's current operation until it has run an
+   * atomic step of kernel function fn. Reaching the end of the operation, or
+   * a point where the thread cannot move, first is an error: the schedule
+   * would otherwise go on from a different point than the one it names.
+   */
+  const runUntil = (t: number, fn: string, pos: SourcePos): void => {
+    const T = L.threads[t];
+    const first = steps.length;
+    const opIdx = k.m[T.off + 1];
+    const ran = () => [...new Set(steps.slice(first).map((s) => s.fn))];
+    const where = () => `thread ${T.name} (step ${opIdx + 1}, ${scn.threads[t].steps[opIdx].op}) on ${describeConfig(config)}`;
+    const fail = (why: string) => {
+      const fns = ran();
+      throw ScenarioError.at(pos, `schedule entry '${T.name}@${fn}': ${where()} ${why} without running a step of ${fn}${fns.length ? `; it ran ${fns.join(', ')}` : ''}`);
+    };
+    for (;;) {
+      const before = ops.length;
+      if (!stepOnce(t)) fail(k.m[T.off + T_STATUS] === S_DONE ? 'had finished' : 'cannot move here (asleep or blocked)');
+      if (steps[steps.length - 1].fn === fn) return;
+      if (ops.length > before) fail('completed its operation');
+    }
+  };
+
   const done = (t: number) => k.m[L.threads[t].off + T_STATUS] === S_DONE;
   if (replay) {
     replay.forEach((t, i) => {
@@ -213,6 +237,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
       const t = L.threads.findIndex((x) => x.name === e.thread);
       if (done(t)) continue;
       if (e.steps) for (let i = 0; i < e.steps && stepOnce(t); i++); // THREAD:N: preempt it after N atomic steps
+      else if (e.until) runUntil(t, e.until, e.pos);
       else runOp(t);
     }
   }

@@ -23,8 +23,9 @@ export function unsupportedReason(scn: Scenario, fs: OracleFs): string | null {
   const other = scn.devices.find((d) => d.type !== 'fsdax');
   if (other) return `${other.type} device ${other.name}: the guest has FS-DAX pmem only (/dev/pmem0)`;
   if (fsdax.length !== 1) return `needs ${fsdax.length} FS-DAX devices; the guest has one (/dev/pmem0)`;
-  const preempt = scn.schedule?.find((e) => e.steps);
-  if (preempt) return `schedule entry ${preempt.thread}:${preempt.steps} stops an operation after ${preempt.steps} atomic step(s); a real kernel cannot be stopped there`;
+  const preempt = scn.schedule?.find((e) => e.steps || e.until);
+  if (preempt?.steps) return `schedule entry ${preempt.thread}:${preempt.steps} stops an operation after ${preempt.steps} atomic step(s); a real kernel cannot be stopped there`;
+  if (preempt?.until) return `schedule entry ${preempt.thread}@${preempt.until} stops an operation inside ${preempt.until}; a real kernel cannot be stopped there`;
   const steps = scn.threads.flatMap((t) => t.steps);
   for (const s of steps) {
     if (s.op === 'page_alloc' || s.op === 'page_get' || s.op === 'page_put') return `${s.op}: an in-kernel page operation, no system call reaches it`;

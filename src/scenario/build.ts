@@ -44,8 +44,8 @@ export function buildScenario(raw: RawScenario, src: YamlSource): Built {
   });
 
   const schedule = raw.schedule?.map((entry, i) => {
-    const [thread, n] = entry.split(':');
-    return track({ thread, ...(n && { steps: Number(n) }), pos: src.pos(['schedule', i]) }, ['schedule', i]);
+    const [, thread, n, fn] = /^([^:@]+)(?::(\d+)|@(.+))?$/.exec(entry)!;
+    return track({ thread, ...(n && { steps: Number(n) }), ...(fn && { until: fn }), pos: src.pos(['schedule', i]) }, ['schedule', i]);
   });
 
   const expect = raw.expect.map((e, i) => track(buildExpect(e, ['expect', i], src), ['expect', i]));

@@ -294,10 +294,10 @@ function scenario(step: z.ZodType) {
     schedule: z
       .array(
         z.string().regex(SCHEDULE_RE, {
-          error: msg((v) => `bad schedule entry ${describeValue(v)}: expected THREAD (its next operation) or THREAD:N (its next N atomic steps)`),
+          error: msg((v) => `bad schedule entry ${describeValue(v)}: expected THREAD (its next operation), THREAD:N (its next N atomic steps) or THREAD@FUNCTION (until it has run a step of that kernel function)`),
         }),
       )
-      .describe('Interleaving: THREAD runs that thread\'s next operation until it completes or blocks; THREAD:N runs only its next N atomic kernel steps (to preempt it mid-operation)')
+      .describe('Interleaving: THREAD runs that thread\'s next operation until it completes or blocks; THREAD:N runs only its next N atomic kernel steps, THREAD@FUNCTION runs it until it has run an atomic step of that kernel function, as named in the trace (both preempt it mid-operation)')
       .optional(),
     expect: z.array(expectEntry).default([]).describe('Expected outcomes'),
   });

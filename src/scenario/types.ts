@@ -96,7 +96,8 @@ export interface ThreadSpec {
 }
 
 /** `steps`: run only that many atomic steps of the thread (THREAD:N); absent: its next whole operation. */
-export interface ScheduleEntry { thread: string; steps?: number; pos: SourcePos }
+/** THREAD (its next operation), THREAD:N (`steps`) or THREAD@FUNCTION (`until`). */
+export interface ScheduleEntry { thread: string; steps?: number; until?: string; pos: SourcePos }
 
 export const PAGE_CHECKS = [
   'refcount', 'mapcount', 'pincount', 'order', 'entire_mapcount', 'share', 'mapping', 'holders',

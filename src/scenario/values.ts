@@ -9,8 +9,8 @@ export const PAGE_SIZE = 4096;
 /** Threads, processes, files, regions, refs: no '.', '+', '@' or ':' so that
  * `app.3`, `buf+4K` and `F@0` are unambiguous. */
 export const NAME_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-/** A schedule entry: THREAD, or THREAD:N (N atomic steps of that thread). */
-export const SCHEDULE_RE = /^[A-Za-z_][A-Za-z0-9_-]*(:[1-9][0-9]*)?$/;
+/** A schedule entry: THREAD, THREAD:N (N atomic steps of that thread) or THREAD@FUNCTION (until it has run a step of that kernel function). */
+export const SCHEDULE_RE = /^[A-Za-z_][A-Za-z0-9_-]*(:[1-9][0-9]*|@[A-Za-z_][A-Za-z0-9_]*)?$/;
 /** Device names may contain '.' like real devdax names (dax0.0). */
 export const DEVICE_NAME_RE = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 /** A size written as a string: decimal or hex, optional K/M/G/T suffix (powers of 1024). */
