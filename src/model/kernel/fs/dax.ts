@@ -608,7 +608,7 @@ function daxPageIsIdleAsMerged(k: Kernel, page: number): boolean {
  */
 export function emitLayoutBusyScan(b: Builder, file: (k: Kernel, t: number) => number, BUSY: number, wait: Label, noneBusy: Label): Label {
   const IDX = b.local(); // next index to scan
-  const MODE = b.local(); // old scan: 1 = inside get_unlocked_entry, waiting for the next entry; 2 = woken after xas_pause
+  const MODE = b.local(); // 2 = woken after xas_pause (v6.15)
   const rescan = b.here();
   b.step('dax_layout_busy_page_range', 'unmap_mapping_pages over the whole file', (k, t) => {
     const f = file(k, t);
@@ -640,21 +640,20 @@ export function emitLayoutBusyScan(b: Builder, file: (k: Kernel, t: number) => n
       const at = slotIndex(k, f, slot);
       const after = at + (1 << entryOrder(x));
       if (x & X_LOCKED) {
-        if (!k.fix('fs-dax-dont-skip-locked-entries') && k.m[to + MODE] === 0) {
-          // get_unlocked_entry() moves on to the next present entry: this one is never examined (bug 03)
+        if (!k.fix('fs-dax-dont-skip-locked-entries')) {
+          // bug 03: get_unlocked_entry() on the walk's positioned xa_state finds nothing (xas_find_conflict), so the
+          // locked entry is never examined and the walk goes on; no wait
           k.note('dax_layout_busy_page_range', `locked entry ${k.L.files[f].name}@${at} skipped`);
-          k.set(to + MODE, 1);
           k.set(to + IDX, after);
           continue;
         }
-        // wait_entry_unlocked_exclusive (or get_unlocked_entry's own wait): sleep, then reload
+        // wait_entry_unlocked_exclusive: sleep, then reload
         if (k.fix('fs-dax-dont-skip-locked-entries') && !k.fix('fs-dax-fix-dont-skip-locked-entries')) {
           k.set(to + IDX, after); // xas_pause: the reload happens at the next index (03-fix bug)
           k.set(to + MODE, 2);
         } else k.set(to + IDX, at);
         return sleepOn(k, t, keyEntry(f, at), scan);
       }
-      k.set(to + MODE, 0);
       const busy = dax_busy_page(k, x);
       k.set(to + IDX, after);
       if (busy >= 0) {
@@ -791,7 +790,11 @@ export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number
  * dax_writeback_mapping_range (fs/dax.c): tag dirty entries TOWRITE, then for
  * each: lock it (dax_writeback_one), write-protect and clean its mappings
  * (pfn_mkclean_range), flush, clear the tags and unlock. The entry is locked
- * across the flush: a layout break can meet it locked.
+ * across the flush: a layout break can meet it locked. An entry someone else
+ * holds locked is skipped, not waited for: get_(next_)unlocked_entry looks it
+ * up with xas_find_conflict, which finds nothing for the walk's xa_state
+ * already positioned on the slot, and dax_writeback_one returns 0 as for an
+ * entry punched out (its TOWRITE tag stays).
  */
 export function emitWriteback(b: Builder, file: number): void {
   const IDX = b.local();
@@ -816,7 +819,11 @@ export function emitWriteback(b: Builder, file: number): void {
         k.set(to + IDX, at + (1 << entryOrder(x)));
         continue;
       }
-      if (x & X_LOCKED) return sleepOn(k, t, keyEntry(file, at), loop);
+      if (x & X_LOCKED) {
+        k.note('dax_writeback_one', `${F.name}@${at} is locked by another thread: skipped, not written back`);
+        k.set(to + IDX, at + (1 << entryOrder(x)));
+        continue;
+      }
       k.set(slot, (x | X_LOCKED) & ~X_TOWRITE);
       k.set(to + SLOT, slot);
       k.set(to + IDX, at + (1 << entryOrder(x)));
