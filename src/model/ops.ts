@@ -4,7 +4,7 @@
 import type { Scenario, Step } from '../scenario/types.js';
 import type { Kernel } from './kernel.js';
 import { BLOCKED, Builder, Label, NEXT, Program, fail } from './program.js';
-import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS } from './state.js';
+import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS, pageSpan } from './state.js';
 import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
 import { emitMmap, emitMunmap, emitFork, emitExit } from './kernel/mm/mmap.js';
 import { emitHandleMmFault } from './kernel/mm/fault.js';
@@ -105,8 +105,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         break;
       }
       const P = b.local();
-      const p0 = s.at.offset / PG;
-      const n = Math.max(1, Math.ceil(s.len / PG));
+      const { first: p0, n } = pageSpan(s.at.offset, s.len);
       const loop = new Label();
       const next = new Label();
       b.localStep('(scenario)', 'touch: first page', (k, t2) => {
@@ -135,7 +134,8 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         });
         break;
       }
-      emitGup(b, { v, p0: s.at.offset / PG, n: Math.max(1, Math.ceil(s.len / PG)), ref, pin: s.pin, longterm: s.longterm, fast: s.fast, write: s.write, fileBacked: L.regions[r].kind === 'file' });
+      const { first: p0, n } = pageSpan(s.at.offset, s.len);
+      emitGup(b, { v, p0, n, ref, pin: s.pin, longterm: s.longterm, fast: s.fast, write: s.write, fileBacked: L.regions[r].kind === 'file' });
       break;
     }
     case 'unpin': {

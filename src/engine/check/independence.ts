@@ -11,9 +11,8 @@
 // conservative: fork, exit, unmount and device removal touch everything.
 import type { Scenario, Step } from '../../scenario/types.js';
 import type { Layout } from '../../model/state.js';
-import { PMD_NR } from '../../model/state.js';
+import { PMD_NR, pageSpan } from '../../model/state.js';
 
-const PG = 4096;
 
 export interface Footprint {
   all: boolean; // conflicts with everything
@@ -104,8 +103,9 @@ function footprintOf(scn: Scenario, L: Layout, t: number, s: Step): RawFootprint
   const pages = (region: string, off: number, len: number, write: boolean) => {
     const R = L.regions.find((r) => r.name === region)!;
     S(`region:${region}`);
-    const first = R.pgoff + Math.floor(off / PG);
-    const n = Math.max(1, Math.ceil(len / PG));
+    const span = pageSpan(off, len);
+    const first = R.pgoff + span.first;
+    const n = span.n;
     if (R.kind === 'device') {
       const D = L.devices[R.target];
       for (let u = Math.floor(first / D.alignPages); u <= Math.floor((first + n - 1) / D.alignPages); u++) X(`dev:${D.name}:${u}`);
