@@ -6,7 +6,7 @@ import {
   type VmaInfo, type RefInfo, E_ANON, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
   G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_MAPPING, R_ORDER, R_PIN, T_ERR,
 } from '../../state.js';
-import { EFAULT, EOPNOTSUPP, EREMOTEIO, SIGBUS, SIGSEGV } from '../../errno.js';
+import { EFAULT, EINVAL, EOPNOTSUPP, EREMOTEIO, SIGBUS, SIGSEGV } from '../../errno.js';
 import { covers, findLeaf, leafPage } from './pgtable.js';
 import { folioOf, folio_put_refs, folio_ref_add } from './swap.js';
 import { get_dev_pagemap, pgmapOf, put_dev_pagemap } from './memremap.js';
@@ -97,6 +97,12 @@ export function emitGup(b: Builder, c: GupCall): void {
   // local: the reference's words are this thread's own until it grabs a page (a reader sees no pages either way)
   b.localStep(fn, 'start', (k, t) => {
     const o = c.ref.off;
+    if (c.longterm && !c.pin) {
+      // is_valid_gup_args (mm/gup.c): FOLL_LONGTERM is only for FOLL_PIN; a caller passing it to get_user_pages is a bug
+      k.warn('warn-gup-longterm-without-pin', 'is_valid_gup_args', 'FOLL_LONGTERM without FOLL_PIN');
+      k.set(o + G_STATE, G_FAILED);
+      return fail(k, t, EINVAL, b.end);
+    }
     k.set(o + G_FLAGS, (c.pin ? G_PIN : 0) | (c.longterm ? G_LONGTERM : 0));
     k.set(o + G_N, 0);
     k.set(o + G_STATE, G_GRABBING);
@@ -152,12 +158,14 @@ export function emitGup(b: Builder, c: GupCall): void {
       if (!covers(k, c.v, p)) return fail(k, t, EFAULT, failed);
       if (c.longterm && c.fileBacked) return fail(k, t, EOPNOTSUPP, failed); // check_vma_flags: vma_is_fsdax
       const l = findLeaf(k, c.v, p);
-      if (!l || (c.write && !(l.e & E_WRITE)) || l.e & E_ZERO) {
+      if (!l || (c.write && !(l.e & E_WRITE))) {
         k.set(to + P, p);
         return NEXT; // faultin_page
       }
-      if (l.e & E_ANON) {
-        k.set(to + J, j + 1); // an anonymous CoW copy: an ordinary folio, outside the model
+      if (l.e & (E_ANON | E_ZERO)) {
+        // an anonymous CoW copy, or (a read) the shared zero page of a hole (follow_page_pte's is_zero_pfn,
+        // follow_huge_pmd's huge zero folio; try_grab_folio takes no pin on it): ordinary pages outside the model
+        k.set(to + J, j + 1);
         continue;
       }
       const page = leafPage(k, l, p);
