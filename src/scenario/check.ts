@@ -64,6 +64,19 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
     if (step.op === 'gup') defineOnce(refs, step.as, step, () => failStep(step, 'as', `ref '${step.as}' is already defined by another gup`));
     if (step.op === 'fork') defineOnce(children, step.child, step, () => failStep(step, 'child', `process '${step.child}' is already created by another fork`));
   }
+  // a fork makes a new process: not the forking one, nor one of its ancestors (each process has one parent, so none would start)
+  const parentOf = new Map<string, string>();
+  for (const t of s.threads) for (const step of t.steps) if (step.op === 'fork') parentOf.set(step.child, t.process);
+  for (const t of s.threads)
+    for (const step of t.steps) {
+      if (step.op !== 'fork') continue;
+      const seen = new Set<string>();
+      for (let p: string | undefined = t.process; p !== undefined && !seen.has(p); p = parentOf.get(p)) {
+        seen.add(p);
+        if (p === step.child)
+          failStep(step, 'child', p === t.process ? `process '${p}' cannot fork itself: name the new child process` : `process '${step.child}' is an ancestor of '${t.process}', which forks it: a fork makes a new process`);
+      }
+    }
 
   // A file's pages each take state words (its extent map and DAX entries), so no step may take a
   // file past its device's size (the kernel allows a sparse file up to s_maxbytes; daxref does not model that).
