@@ -116,7 +116,8 @@ export function buildLayout(scn: Scenario): Layout {
       vmas.push({ id: vmas.length, process: p.id, region: r, off: 0, coverOff: 0, pteOff: 0, pmdOff: 0, pudOff: 0 });
     }
 
-  const threads: ThreadInfo[] = scn.threads.map((t, id) => ({ id, name: t.name, process: procNames.indexOf(t.process), off: 0 }));
+  const fileIdOf = (name: string) => files.findIndex((f) => f.name === name);
+  const threads: ThreadInfo[] = scn.threads.map((t, id) => ({ id, name: t.name, process: procNames.indexOf(t.process), off: 0, opFiles: t.steps.map((s) => openedFiles(s).map(fileIdOf)) }));
   const refs: RefInfo[] = [];
   for (const { step: s } of steps) if (s.op === 'gup') refs.push({ id: refs.length, name: s.as, maxPages: pagesUp(s.len), off: 0 });
 
@@ -194,4 +195,22 @@ export function initialState(L: Layout, cfg: KernelConfig): State {
   }
   for (const p of L.processes) m[p.off + P_ALIVE] = p.initiallyAlive ? 1 : 0;
   return s;
+}
+
+/** The files a step's system call holds open (fd or path) while it runs: mmap's file until the VMA holds it, and the file operations. */
+export function openedFiles(s: Step): string[] {
+  switch (s.op) {
+    case 'mmap':
+      return s.file ? [s.file] : [];
+    case 'truncate':
+    case 'punch_hole':
+    case 'fsync':
+    case 'write':
+    case 'unlink':
+      return [s.file];
+    case 'reflink':
+      return s.src === s.dst ? [s.src] : [s.src, s.dst];
+    default:
+      return [];
+  }
 }

@@ -9,7 +9,7 @@ import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
 import { emitMmap, emitMunmap, emitFork, emitExit } from './kernel/mm/mmap.js';
 import { emitHandleMmFault } from './kernel/mm/fault.js';
 import { emitGup, releaseRef } from './kernel/mm/gup.js';
-import { emitTruncate, emitPunchHole, emitUnlink, emitUnmount, emitWrite, emitReflink, emitRemoveDevice, emitEvict, firstEvictable, evictable } from './kernel/fs/xfs.js';
+import { emitTruncate, emitPunchHole, emitUnlink, emitUnmount, emitWrite, emitReflink, emitRemoveDevice, emitEvict, emitLookup, firstEvictable, evictable } from './kernel/fs/xfs.js';
 import { emitWriteback } from './kernel/fs/dax.js';
 import { emitLogForce } from './kernel/fs/dax_sync.js';
 import { emitMemunmapPages } from './kernel/mm/memremap.js';
@@ -82,6 +82,21 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       return NEXT;
     });
 
+  // a system call on a file looks it up first and holds it open until it returns; where nothing in
+  // the scenario unlinks the file or unmounts its filesystem, the lookup cannot fail and no one asks
+  // whether the file is held open, so it is a local step
+  const opened = L.threads[t].opFiles[index];
+  const mayGo = (f: number) =>
+    scn.threads.some((th) => th.steps.some((x) => (x.op === 'unlink' && fileId(L, x.file) === f) || (x.op === 'unmount' && devId(L, x.device) === L.files[f].device)));
+  // a failed mmap tells the steps that wait for its region
+  const mmapFailed = s.op === 'mmap' ? (k: Kernel) => k.set(k.L.regionStateOff + regionId(L, s.as), RG_FAILED) : undefined;
+  for (const f of opened) emitLookup(b, f, !mayGo(f), mmapFailed);
+  b.scope(buildOp);
+  // the call's own reference is the last one on an unlinked, unmapped file: its iput evicts it (unlink evicts in emitUnlink)
+  if (s.op !== 'unlink' && s.op !== 'mmap' && opened.some(mayGo)) emitEvict(b, (k, t2) => opened.find((f) => evictable(k, f, t2)) ?? -1);
+  return b.build();
+
+  function buildOp(): void {
   switch (s.op) {
     case 'mmap': {
       const { v } = vmaFor(s.as);
@@ -94,7 +109,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       if (!v) b.step('do_vmi_munmap', 'no such mapping in this process', () => NEXT);
       else emitMunmap(b, v, s.at.offset / PG, Math.ceil(s.len / PG));
       const R = L.regions[r];
-      if (R.kind === 'file') emitEvict(b, (k) => (evictable(k, R.target) ? R.target : -1));
+      if (R.kind === 'file') emitEvict(b, (k, t2) => (evictable(k, R.target, t2) ? R.target : -1));
       break;
     }
     case 'touch': {
@@ -162,7 +177,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
     }
     case 'exit':
       emitExit(b, proc);
-      emitEvict(b, (k) => firstEvictable(k));
+      emitEvict(b, (k, t2) => firstEvictable(k, t2));
       break;
     case 'truncate':
       emitTruncate(b, fileId(L, s.file), s.size);
@@ -201,7 +216,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
       emitDriverPageOp(b, s.op, devPage(L, s.page));
       break;
   }
-  return b.build();
+  }
 }
 
 /** A device writes through every page of a held reference: the block must still be the one that was pinned (N9). */

@@ -217,6 +217,8 @@ export interface ThreadInfo {
   name: string;
   process: number;
   off: number;
+  /** opFiles[i]: the files operation i holds open (an fd or a path reference) while it runs, by id. */
+  opFiles: number[][];
 }
 
 export interface Layout {

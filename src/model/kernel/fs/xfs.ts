@@ -5,9 +5,9 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail, onOldScheme } from '../../program.js';
 import {
-  D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
+  S_DONE, T_OP, T_PC, T_STATUS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
 } from '../../state.js';
-import { EBUSY, ENOSPC, EOPNOTSUPP } from '../../errno.js';
+import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP } from '../../errno.js';
 import { allocBlock, fileBlock, gupHoldersOf, iomapAllocator, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
 import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, dax_disassociate_entry, entrySlot, slotIndex, describeEntry } from './dax.js';
@@ -109,14 +109,43 @@ export function emitEvict(b: Builder, select: (k: Kernel, t: number) => number, 
   if (onDone) b.step('evict', 'done', (k, t) => void onDone(k, t));
 }
 
-/** The inode of an unlinked file with no mapping left is evicted by whoever dropped the last reference. */
-export function evictable(k: Kernel, f: number): boolean {
-  const o = k.L.files[f].off;
-  return k.m[o + F_NLINK] === 0 && k.m[o + F_MAPPED] === 0 && k.m[o + F_EVICTED] === 0;
+/**
+ * Does a thread other than `self` hold file f open: is it inside a system call
+ * on f (past its first step), which holds an fd or a path, and so an inode
+ * reference (and a mount reference)?
+ */
+export function heldOpen(k: Kernel, f: number, self: number): boolean {
+  for (const T of k.L.threads) {
+    if (T.id === self || k.m[T.off + T_STATUS] === S_DONE || k.m[T.off + T_PC] === 0) continue;
+    if (T.opFiles[k.m[T.off + T_OP]]?.includes(f)) return true;
+  }
+  return false;
 }
-export function firstEvictable(k: Kernel): number {
-  for (const F of k.L.files) if (evictable(k, F.id)) return F.id;
+
+/** The inode of an unlinked file that nothing maps or holds open any more is evicted by whoever (`self`) dropped the last reference. */
+export function evictable(k: Kernel, f: number, self: number): boolean {
+  const o = k.L.files[f].off;
+  return k.m[o + F_NLINK] === 0 && k.m[o + F_MAPPED] === 0 && k.m[o + F_EVICTED] === 0 && !heldOpen(k, f, self);
+}
+export function firstEvictable(k: Kernel, self: number): number {
+  for (const F of k.L.files) if (evictable(k, F.id, self)) return F.id;
   return -1;
+}
+
+/**
+ * The path lookup (or open) a file system call starts with: ENOENT once the
+ * file is unlinked or its filesystem unmounted (detached). From here until
+ * the call returns, the thread holds the file open (heldOpen).
+ */
+export function emitLookup(b: Builder, f: number, local: boolean, onFail?: (k: Kernel) => void): void {
+  b[local ? 'localStep' : 'step']('filename_lookup', 'look the file up (ENOENT if unlinked or unmounted); held open until the call returns', (k, t) => {
+    const F = k.L.files[f];
+    if (k.m[F.off + F_NLINK] === 0 || !k.m[k.L.devices[F.device].off + D_MOUNTED]) {
+      onFail?.(k);
+      return fail(k, t, ENOENT, b.end);
+    }
+    return NEXT;
+  });
 }
 
 /** unlink(2): drop the link; with no mapping left the inode is evicted now. */
@@ -125,13 +154,18 @@ export function emitUnlink(b: Builder, f: number): void {
     k.set(k.L.files[f].off + F_NLINK, 0);
     return NEXT;
   });
-  emitEvict(b, (k) => (evictable(k, f) ? f : -1));
+  emitEvict(b, (k, t) => (evictable(k, f, t) ? f : -1));
 }
 
-/** umount(2): EBUSY while a file is mapped; else evict every inode (evict_inodes), then the fs is gone. */
+/**
+ * umount(2): EBUSY while a file of the filesystem is mapped or held open by a
+ * system call (propagate_mount_busy); else the mount is detached at once (no
+ * new lookup reaches it), then every inode is evicted (evict_inodes).
+ */
 export function emitUnmount(b: Builder, d: number): void {
-  b.step('umount', 'EBUSY if a file of the filesystem is still mapped', (k, t) => {
-    for (const F of k.L.files) if (F.device === d && k.m[F.off + F_MAPPED] > 0) return fail(k, t, EBUSY, b.end);
+  b.step('umount', 'EBUSY if a file of the filesystem is mapped or open; else detach the mount', (k, t) => {
+    for (const F of k.L.files) if (F.device === d && (k.m[F.off + F_MAPPED] > 0 || heldOpen(k, F.id, t))) return fail(k, t, EBUSY, b.end);
+    k.set(k.L.devices[d].off + D_MOUNTED, 0);
     return NEXT;
   });
   emitEvict(
@@ -142,7 +176,6 @@ export function emitUnmount(b: Builder, d: number): void {
     },
     (k) => {
       const D = k.L.devices[d];
-      k.set(D.off + D_MOUNTED, 0);
       for (let r = D.recBase; r < D.recBase + D.nrecs; r++) {
         const h = gupHoldersOf(k, r);
         if (h.length)
