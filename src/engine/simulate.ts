@@ -6,7 +6,7 @@ import { ScenarioError } from '../scenario/errors.js';
 import type { KEvent, Kernel } from '../model/kernel.js';
 import { kernelConfig, type KernelConfig, DEFAULT_KERNEL, KernelConfigError, findKernel, describeConfig } from '../model/versions.js';
 import { checkFinal, checkInvariants, type Violation } from '../model/invariants.js';
-import { S_DONE, S_SLEEPING, T_ERR, T_KEY, T_STATUS, R_HEAD, R_ORDER, R_REF, R_LARGE, R_MAP, R_PIN, R_ENTIRE, R_MAPPING, R_INDEX, MAPPING_DAX_SHARED } from '../model/state.js';
+import { S_DONE, S_SLEEPING, T_ERR, T_KEY, T_OP, T_STATUS, R_HEAD, R_ORDER, R_REF, R_LARGE, R_MAP, R_PIN, R_ENTIRE, R_MAPPING, R_INDEX, MAPPING_DAX_SHARED } from '../model/state.js';
 import { errnoName } from '../model/errno.js';
 import { describeKey } from '../model/kernel/kernel/wait_bit.js';
 import { fileBlock } from '../model/kernel/fs/blocks.js';
@@ -157,7 +157,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
   const stepOnce = (t: number): boolean => {
     const T = L.threads[t];
     if (!M.ready(k.m, t)) return false;
-    const opIdx = k.m[T.off + 1];
+    const opIdx = k.m[T.off + T_OP];
     k.events = [];
     k.warned = [];
     const outcome = M.step(k, t);
@@ -209,7 +209,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
   const runUntil = (t: number, fn: string, pos: SourcePos): void => {
     const T = L.threads[t];
     const first = steps.length;
-    const opIdx = k.m[T.off + 1];
+    const opIdx = k.m[T.off + T_OP];
     const ran = () => [...new Set(steps.slice(first).map((s) => s.fn))];
     const where = () => `thread ${T.name} (step ${opIdx + 1}, ${scn.threads[t].steps[opIdx].op}) on ${describeConfig(config)}`;
     const fail = (why: string) => {
@@ -250,7 +250,7 @@ export function simulate(scn: Scenario, opts: SimOptions = {}, keepViews: boolea
   for (const T of L.threads) {
     const st = k.m[T.off + T_STATUS];
     if (st === S_DONE) continue;
-    const op = k.m[T.off + 1] + 1;
+    const op = k.m[T.off + T_OP] + 1;
     const why = st === S_SLEEPING ? `sleeps on ${describeKey(k, k.m[T.off + T_KEY])}` : `waits in ${M.action(k.m, T.id).fn} (${M.action(k.m, T.id).what})`;
     record({ id: 'blocked-forever', message: `thread ${T.name} (step ${op}, ${scn.threads[T.id].steps[op - 1].op}) ${why}, and nothing left can wake it` }, idx);
     ops.push({ thread: T.name, op, error: 'none', blocked: true, done: false, step: idx });

@@ -97,125 +97,125 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
   return b.build();
 
   function buildOp(): void {
-  switch (s.op) {
-    case 'mmap': {
-      const { v } = vmaFor(s.as);
-      emitMmap(b, v!);
-      break;
-    }
-    case 'munmap': {
-      const { r, v } = vmaFor(s.at.region);
-      needRegion(r);
-      if (!v) b.step('do_vmi_munmap', 'no such mapping in this process', () => NEXT);
-      else emitMunmap(b, v, s.at.offset / PG, Math.ceil(s.len / PG));
-      const R = L.regions[r];
-      if (R.kind === 'file') emitEvict(b, (k, t2) => (evictable(k, R.target, t2) ? R.target : -1));
-      break;
-    }
-    case 'touch': {
-      const { r, v } = vmaFor(s.at.region);
-      needRegion(r);
-      if (!v) {
-        b.step('handle_mm_fault', 'address not mapped in this process', (k, t2) => fail(k, t2, SIGSEGV, b.end));
+    switch (s.op) {
+      case 'mmap': {
+        const { v } = vmaFor(s.as);
+        emitMmap(b, v!);
         break;
       }
-      const P = b.local();
-      const { first: p0, n } = pageSpan(s.at.offset, s.len);
-      const loop = new Label();
-      const next = new Label();
-      b.localStep('(scenario)', 'touch: first page', (k, t2) => {
-        k.set(k.L.threads[t2].off + P, p0);
-        return NEXT;
-      });
-      b.mark(loop);
-      emitHandleMmFault(b, { v, pLocal: P, write: s.write, done: next, err: b.end, fileBacked: L.regions[r].kind === 'file' });
-      b.mark(next);
-      b.localStep('(scenario)', 'touch: next page', (k, t2) => {
-        const o = k.L.threads[t2].off + P;
-        k.add(o, 1);
-        return k.m[o] < p0 + n ? loop.pc : NEXT;
-      });
-      break;
-    }
-    case 'gup': {
-      const { r, v } = vmaFor(s.at.region);
-      const ref = refOf(L, s.as);
-      // no region, no reference: whoever waits for it (a DMA, an unpin) is skipped too
-      needRegion(r, (k) => void (k.set(ref.off + G_STATE, G_FAILED)));
-      if (!v) {
-        b.step('get_user_pages', 'address not mapped in this process', (k, t2) => {
-          k.set(ref.off + G_STATE, G_FAILED);
-          return fail(k, t2, EFAULT, b.end);
+      case 'munmap': {
+        const { r, v } = vmaFor(s.at.region);
+        needRegion(r);
+        if (!v) b.step('do_vmi_munmap', 'no such mapping in this process', () => NEXT);
+        else emitMunmap(b, v, s.at.offset / PG, Math.ceil(s.len / PG));
+        const R = L.regions[r];
+        if (R.kind === 'file') emitEvict(b, (k, t2) => (evictable(k, R.target, t2) ? R.target : -1));
+        break;
+      }
+      case 'touch': {
+        const { r, v } = vmaFor(s.at.region);
+        needRegion(r);
+        if (!v) {
+          b.step('handle_mm_fault', 'address not mapped in this process', (k, t2) => fail(k, t2, SIGSEGV, b.end));
+          break;
+        }
+        const P = b.local();
+        const { first: p0, n } = pageSpan(s.at.offset, s.len);
+        const loop = new Label();
+        const next = new Label();
+        b.localStep('(scenario)', 'touch: first page', (k, t2) => {
+          k.set(k.L.threads[t2].off + P, p0);
+          return NEXT;
+        });
+        b.mark(loop);
+        emitHandleMmFault(b, { v, pLocal: P, write: s.write, done: next, err: b.end, fileBacked: L.regions[r].kind === 'file' });
+        b.mark(next);
+        b.localStep('(scenario)', 'touch: next page', (k, t2) => {
+          const o = k.L.threads[t2].off + P;
+          k.add(o, 1);
+          return k.m[o] < p0 + n ? loop.pc : NEXT;
         });
         break;
       }
-      const { first: p0, n } = pageSpan(s.at.offset, s.len);
-      emitGup(b, { v, p0, n, ref, pin: s.pin, longterm: s.longterm, fast: s.fast, write: s.write, fileBacked: L.regions[r].kind === 'file' });
-      break;
+      case 'gup': {
+        const { r, v } = vmaFor(s.at.region);
+        const ref = refOf(L, s.as);
+        // no region, no reference: whoever waits for it (a DMA, an unpin) is skipped too
+        needRegion(r, (k) => void (k.set(ref.off + G_STATE, G_FAILED)));
+        if (!v) {
+          b.step('get_user_pages', 'address not mapped in this process', (k, t2) => {
+            k.set(ref.off + G_STATE, G_FAILED);
+            return fail(k, t2, EFAULT, b.end);
+          });
+          break;
+        }
+        const { first: p0, n } = pageSpan(s.at.offset, s.len);
+        emitGup(b, { v, p0, n, ref, pin: s.pin, longterm: s.longterm, fast: s.fast, write: s.write, fileBacked: L.regions[r].kind === 'file' });
+        break;
+      }
+      case 'unpin': {
+        const g = refOf(L, s.ref);
+        needRef(g);
+        b.step(g.name && 'unpin_user_pages', `release ${g.name}`, (k, t2) => {
+          if (k.m[g.off + G_STATE] !== G_HELD) return fail(k, t2, EINVAL, b.end);
+          releaseRef(k, g, k.m[g.off + 2] & 1 ? 'unpin_user_page' : 'put_page');
+          k.set(g.off + G_STATE, G_RELEASED);
+          return NEXT;
+        });
+        break;
+      }
+      case 'dma_write': {
+        const g = refOf(L, s.ref);
+        needRef(g);
+        b.step('(device)', `DMA write through ${g.name}`, (k, t2) => dmaWrite(k, t2, g, b.end));
+        break;
+      }
+      case 'fork': {
+        const child = L.processes.findIndex((p) => p.name === s.child);
+        emitFork(b, proc, child);
+        break;
+      }
+      case 'exit':
+        emitExit(b, proc);
+        emitEvict(b, (k, t2) => firstEvictable(k, t2));
+        break;
+      case 'truncate':
+        emitTruncate(b, fileId(L, s.file), s.size);
+        break;
+      case 'punch_hole':
+        // fs/open.c vfs_fallocate: offset < 0 || len <= 0 is -EINVAL before the filesystem sees it
+        if (s.len === 0) b.step('vfs_fallocate', 'len <= 0: -EINVAL', (k, t) => fail(k, t, EINVAL, b.end));
+        else emitPunchHole(b, fileId(L, s.file), s.offset, s.len);
+        break;
+      case 'unlink':
+        emitUnlink(b, fileId(L, s.file));
+        break;
+      case 'unmount':
+        emitUnmount(b, devId(L, s.device));
+        break;
+      case 'reflink':
+        emitReflink(b, fileId(L, s.src), fileId(L, s.dst), s.offset, s.len, s.dst_offset);
+        break;
+      case 'write':
+        emitWrite(b, fileId(L, s.file), s.offset, s.len);
+        break;
+      case 'fsync':
+        emitWriteback(b, fileId(L, s.file));
+        emitLogForce(b, fileId(L, s.file));
+        break;
+      case 'remove_device': {
+        const d = devId(L, s.device);
+        const type = L.devices[d].type;
+        if (type === 'fsdax' || type === 'devdax') emitRemoveDevice(b, d);
+        else emitMemunmapPages(b, d, type === 'p2pdma' ? (bb) => emitP2pdmaUnmapMappings(bb, d) : undefined);
+        break;
+      }
+      case 'page_alloc':
+      case 'page_get':
+      case 'page_put':
+        emitDriverPageOp(b, s.op, devPage(L, s.page));
+        break;
     }
-    case 'unpin': {
-      const g = refOf(L, s.ref);
-      needRef(g);
-      b.step(g.name && 'unpin_user_pages', `release ${g.name}`, (k, t2) => {
-        if (k.m[g.off + G_STATE] !== G_HELD) return fail(k, t2, EINVAL, b.end);
-        releaseRef(k, g, k.m[g.off + 2] & 1 ? 'unpin_user_page' : 'put_page');
-        k.set(g.off + G_STATE, G_RELEASED);
-        return NEXT;
-      });
-      break;
-    }
-    case 'dma_write': {
-      const g = refOf(L, s.ref);
-      needRef(g);
-      b.step('(device)', `DMA write through ${g.name}`, (k, t2) => dmaWrite(k, t2, g, b.end));
-      break;
-    }
-    case 'fork': {
-      const child = L.processes.findIndex((p) => p.name === s.child);
-      emitFork(b, proc, child);
-      break;
-    }
-    case 'exit':
-      emitExit(b, proc);
-      emitEvict(b, (k, t2) => firstEvictable(k, t2));
-      break;
-    case 'truncate':
-      emitTruncate(b, fileId(L, s.file), s.size);
-      break;
-    case 'punch_hole':
-      // fs/open.c vfs_fallocate: offset < 0 || len <= 0 is -EINVAL before the filesystem sees it
-      if (s.len === 0) b.step('vfs_fallocate', 'len <= 0: -EINVAL', (k, t) => fail(k, t, EINVAL, b.end));
-      else emitPunchHole(b, fileId(L, s.file), s.offset, s.len);
-      break;
-    case 'unlink':
-      emitUnlink(b, fileId(L, s.file));
-      break;
-    case 'unmount':
-      emitUnmount(b, devId(L, s.device));
-      break;
-    case 'reflink':
-      emitReflink(b, fileId(L, s.src), fileId(L, s.dst), s.offset, s.len, s.dst_offset);
-      break;
-    case 'write':
-      emitWrite(b, fileId(L, s.file), s.offset, s.len);
-      break;
-    case 'fsync':
-      emitWriteback(b, fileId(L, s.file));
-      emitLogForce(b, fileId(L, s.file));
-      break;
-    case 'remove_device': {
-      const d = devId(L, s.device);
-      const type = L.devices[d].type;
-      if (type === 'fsdax' || type === 'devdax') emitRemoveDevice(b, d);
-      else emitMemunmapPages(b, d, type === 'p2pdma' ? (bb) => emitP2pdmaUnmapMappings(bb, d) : undefined);
-      break;
-    }
-    case 'page_alloc':
-    case 'page_get':
-    case 'page_put':
-      emitDriverPageOp(b, s.op, devPage(L, s.page));
-      break;
-  }
   }
 }
 

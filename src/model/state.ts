@@ -9,14 +9,14 @@ export const PAGE_SIZE = 4096;
 export const PMD_ORDER = 9; // x86-64: 2 MiB
 export const PUD_ORDER = 18; // x86-64: 1 GiB
 export const PMD_NR = 1 << PMD_ORDER;
+export const PUD_NR = 1 << PUD_ORDER;
+export const GUP_PIN_COUNTING_BIAS = 1024; // include/linux/mm.h
 
 /** The pages a byte range [offset, offset + len) touches (at least one): the first, and how many. */
 export function pageSpan(offset: number, len: number): { first: number; n: number } {
   const first = Math.floor(offset / PAGE_SIZE);
   return { first, n: Math.max(1, Math.floor((offset + Math.max(1, len) - 1) / PAGE_SIZE) - first + 1) };
 }
-export const PUD_NR = 1 << PUD_ORDER;
-export const GUP_PIN_COUNTING_BIAS = 1024; // include/linux/mm.h
 
 // ---- struct page / struct folio (one record per page the scenario can reach) ----
 export const R_REF = 0; // _refcount (of the head: folio_ref_count)
