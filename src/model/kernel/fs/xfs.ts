@@ -112,7 +112,7 @@ export function emitEvict(b: Builder, select: (k: Kernel, t: number) => number, 
 /**
  * Does a thread other than `self` hold file f open: is it inside a system call
  * on f (past its first step), which holds an fd or a path, and so an inode
- * reference (and a mount reference)?
+ * reference (fs/inode.c iput) and a mount reference (fs/namespace.c)?
  */
 export function heldOpen(k: Kernel, f: number, self: number): boolean {
   for (const T of k.L.threads) {
@@ -133,9 +133,10 @@ export function firstEvictable(k: Kernel, self: number): number {
 }
 
 /**
- * The path lookup (or open) a file system call starts with: ENOENT once the
- * file is unlinked or its filesystem unmounted (detached). From here until
- * the call returns, the thread holds the file open (heldOpen).
+ * The path lookup (or open) a file system call starts with (fs/namei.c
+ * filename_lookup): ENOENT once the file is unlinked or its filesystem
+ * unmounted (detached). From here until the call returns, the thread holds
+ * the file open (heldOpen).
  */
 export function emitLookup(b: Builder, f: number, local: boolean, onFail?: (k: Kernel) => void): void {
   b[local ? 'localStep' : 'step']('filename_lookup', 'look the file up (ENOENT if unlinked or unmounted); held open until the call returns', (k, t) => {
@@ -158,9 +159,10 @@ export function emitUnlink(b: Builder, f: number): void {
 }
 
 /**
- * umount(2): EBUSY while a file of the filesystem is mapped or held open by a
- * system call (propagate_mount_busy); else the mount is detached at once (no
- * new lookup reaches it), then every inode is evicted (evict_inodes).
+ * umount(2) (fs/namespace.c do_umount): EBUSY while a file of the filesystem
+ * is mapped or held open by a system call (propagate_mount_busy); else the
+ * mount is detached at once (umount_tree: no new lookup reaches it), then
+ * every inode is evicted (fs/inode.c evict_inodes).
  */
 export function emitUnmount(b: Builder, d: number): void {
   b.step('umount', 'EBUSY if a file of the filesystem is mapped or open; else detach the mount', (k, t) => {
