@@ -66,6 +66,21 @@ export function vmf_insert_folio_huge(k: Kernel, v: VmaInfo, p: number, h: numbe
   k.set(at, e);
 }
 
+/**
+ * copy_huge_pmd (mm/huge_memory.c) at fork, for a file VMA whose page tables
+ * are copied. A present pmd_special() leaf that is not the huge zero folio
+ * takes the PFNMAP branch: copied as it is (made old), with no reference,
+ * rmap or RSS, because special leaves are assumed to hold none. Any other
+ * leaf of a file VMA is left for the child to refault. Only v6.15's DAX PMD
+ * is special while holding a reference: the child's copy then holds nothing.
+ */
+export function copy_huge_pmd(k: Kernel, src: VmaInfo, dst: VmaInfo, p: number): void {
+  const e = k.m[pmdAt(src, p)];
+  if (!(e & E_PRESENT) || e & E_TABLE || !(e & E_SPECIAL) || e & E_ZERO) return;
+  k.set(pmdAt(dst, p), e & ~E_YOUNG);
+  k.note('copy_huge_pmd', `special PMD for rec${leafRec(e)} copied to the child with no reference or mapcount`);
+}
+
 /** Install the huge zero folio (dax_pmd_load_hole, fs/dax.c): set_pmd_at, no reference. */
 export function set_huge_zero_pmd(k: Kernel, v: VmaInfo, p: number): void {
   k.set(pmdAt(v, p), mkLeaf(0, E_PRESENT | E_ZERO | E_SPECIAL));

@@ -4,12 +4,13 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, NEXT, fail } from '../../program.js';
 import {
-  type VmaInfo, D_ALIVE, E_TABLE, F_MAPPED, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, V_ANON_VMA, V_PRESENT,
+  type VmaInfo, D_ALIVE, E_PRESENT, E_TABLE, F_MAPPED, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, V_ANON_VMA, V_PRESENT,
 } from '../../state.js';
 import { EINVAL, ENXIO, EOPNOTSUPP } from '../../errno.js';
 import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
 import { zap_range } from './unmap.js';
 import { copy_present_pte, vma_needs_copy } from './memory.js';
+import { copy_huge_pmd } from './huge_memory.js';
 import { pmdAt } from './pgtable.js';
 import { p2pmem_alloc_mmap } from '../drivers/p2pdma.js';
 
@@ -111,7 +112,10 @@ export function emitFork(b: Builder, parent: number, child: number): void {
       if (R.kind === 'file') k.add(k.L.files[R.target].off + F_MAPPED, 1);
       if (vma_needs_copy(k, v) && R.hasPte) {
         for (let p = 0; p < R.npages; p++) copy_present_pte(k, v, c, p);
-        for (let ch = 0; R.hasPmd && ch < R.npages; ch += PMD_NR) if (k.m[pmdAt(v, ch)] & E_TABLE) k.set(pmdAt(c, ch), k.m[pmdAt(c, ch)] | (k.m[pmdAt(v, ch)] & E_TABLE ? E_TABLE | 1 : 0));
+        for (let ch = 0; R.hasPmd && ch < R.npages; ch += PMD_NR) {
+          if (k.m[pmdAt(v, ch)] & E_TABLE) k.set(pmdAt(c, ch), k.m[pmdAt(c, ch)] | E_TABLE | E_PRESENT);
+          else copy_huge_pmd(k, v, c, ch);
+        }
       }
     }
     k.set(C.off + P_ALIVE, 1);
