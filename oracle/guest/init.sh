@@ -40,7 +40,7 @@ for s in $(ls /scn | grep -v '\.'); do
 	echo 1 > /sys/kernel/debug/clear_warn_once 2>/dev/null
 	timeout 300 /scn/$s $s /mnt /dev/nullb0 || echo "DAXREF $s {\"t\":\"error\",\"message\":\"program exited with status $?\"}"
 	# the kernel's WARNs during this scenario, for comparison with the model's WARN_ONs
-	dmesg | grep -E 'WARNING: CPU|BUG:|Oops|blocked for more than' | sed 's/\\/\\\\/g; s/"/\\"/g' |
+	dmesg | grep -E 'WARNING:|BUG:|Oops|blocked for more than' | sed 's/\\/\\\\/g; s/"/\\"/g' |
 		while read -r l; do echo "DAXREF $s {\"t\":\"kwarn\",\"text\":\"$l\"}"; done
 	sync
 	# (a scenario may have unmounted it itself)

@@ -80,9 +80,10 @@ export function parseKernelRun(lines: unknown[], threads: string[], files: strin
         obs.unfinished.push(x.step as number);
         break;
       case 'kwarn': {
-        // "WARNING: CPU: 1 PID: 189 at fs/dax.c:390 dax_disassociate_entry+0x86/0xb0"
+        // until 6.18: "WARNING: CPU: 1 PID: 189 at fs/dax.c:390 dax_disassociate_entry+0x86/0xb0"
+        // later kernels: "WARNING: fs/dax.c:390 at dax_disassociate_entry+0x86/0xb0, CPU#1: daxtest/189"
         const text = String(x.text);
-        const fn = /\bat \S+:\d+ ([\w.]+)\+/.exec(text)?.[1] ?? (/blocked for more than/.test(text) ? 'hung task' : text.replace(/^\[[^\]]*\]\s*/, '').slice(0, 60));
+        const fn = /\bat \S+:\d+ ([\w.]+)\+/.exec(text)?.[1] ?? /WARNING: \S+:\d+ at ([\w.]+)\+/.exec(text)?.[1] ?? (/blocked for more than/.test(text) ? 'hung task' : text.replace(/^\[[^\]]*\]\s*/, '').slice(0, 60));
         if (!obs.warns.includes(fn)) obs.warns.push(fn);
         break;
       }

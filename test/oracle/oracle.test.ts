@@ -157,6 +157,28 @@ test('compare: a truncate that does not wait, and a wrong refcount, are reported
   assert.equal(d.kernel, 'rc 3 mc 0 o0 F');
 });
 
+test('kernel WARNs: both first-line formats name the function; a WARN inlined into its caller matches the model', () => {
+  const warn = (text: string) => `DAXREF 000 {"t":"kwarn","text":"${text}"}`;
+  const console = t2Console(true, 2).replace(
+    'DAXREF 000 {"t":"end"}',
+    [
+      warn('[   22.4] WARNING: CPU: 0 PID: 190 at fs/dax.c:390 dax_disassociate_entry+0x86/0xb0'), // up to 6.18
+      warn('[   57.1] WARNING: fs/dax.c:495 at dax_insert_entry+0x31b/0x3d0, CPU#1: 009/395'), // 7.x
+      'DAXREF 000 {"t":"end"}',
+    ].join('\n'),
+  );
+  const { real, cmp } = t2Compare(console);
+  assert.deepEqual(real.obs.warns, ['dax_disassociate_entry', 'dax_insert_entry']);
+  assert.ok(cmp.disagreements.some((d) => d.what === 'kernel WARN'));
+  // dax_associate_entry is static and called only from dax_insert_entry: 7.3 reports its WARN there
+  const s = scn('t2-ext4-truncate-waits-mapped.yaml');
+  const pages = oraclePages(s);
+  const model = predict(modelScenario(s, 'ext4', real.layout, []), 'v6.12', pages);
+  model.warns.push('dax_associate_entry', 'dax_disassociate_entry');
+  const same = compareRuns(model, real.obs, stepLabels(s), pages.map((p) => p.label));
+  assert.deepEqual(same.disagreements.filter((d) => d.what === 'kernel WARN'), []);
+});
+
 test('compare: a program that never finished is a problem, not an agreement', () => {
   const s = scn('t2-ext4-truncate-waits-mapped.yaml');
   const { runs } = splitConsole(t2Console(true, 2).replace('DAXREF 000 {"t":"end"}', ''));
