@@ -494,12 +494,16 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
     // iomap_length >= PMD_SIZE and a PMD-aligned pfn (dax_iomap_direct_access)
     for (let j = 1; j < PMD_NR; j++) if (fileBlock(k, file, index + j) !== first + j) return fallbackLocked.pc;
     if (k.L.recPfn[first] % PMD_NR !== 0) return fallbackLocked.pc;
-    for (let j = 0; j < PMD_NR; j++) if (k.m[k.r(first + j) + R_USERS] > 1) return fallbackLocked.pc; // shared extents: PTE size here
+    // IOMAP_F_SHARED: xfs_reflink_trim_around_shared ends the mapping where sharing changes,
+    // so a 2 MiB mapping is shared or not as a whole. A write would CoW 2 MiB (PTE size here).
+    const shared = k.m[k.r(first) + R_USERS] > 1;
+    for (let j = 1; j < PMD_NR; j++) if (k.m[k.r(first + j) + R_USERS] > 1 !== shared) return fallbackLocked.pc;
+    if (shared && s.write) return fallbackLocked.pc;
     if (dax_fault_is_synchronous(k, s, file)) {
-      dax_insert_entry(k, file, slot, index, first, X_PMD, false, false);
+      dax_insert_entry(k, file, slot, index, first, X_PMD, shared, false);
       return needDsync(k, file, slot, sync);
     }
-    const x = dax_insert_entry(k, file, slot, index, first, X_PMD, false, s.write);
+    const x = dax_insert_entry(k, file, slot, index, first, X_PMD, shared, s.write);
     if (!k.old) {
       folio_ref_add(k, xaRec(x), 1, 'dax_fault_iter');
       k.set(to + T_TEMPREF, xaRec(x) + 1);
