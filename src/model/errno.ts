@@ -8,6 +8,7 @@ export const ERRNO: Record<string, number> = {
   ENOMEM: 12,
   EFAULT: 14,
   EBUSY: 16,
+  EXDEV: 18,
   ENODEV: 19,
   EINVAL: 22,
   ENOSPC: 28,
@@ -17,7 +18,7 @@ export const ERRNO: Record<string, number> = {
   SIGBUS: 1007,
   SIGSEGV: 1011,
 };
-export const { EFAULT, EBUSY, EINVAL, ENOSPC, EOPNOTSUPP, SIGBUS, SIGSEGV, ENXIO, ENOMEM, ENOENT, ENODEV, EREMOTEIO } = ERRNO;
+export const { EFAULT, EBUSY, EXDEV, EINVAL, ENOSPC, EOPNOTSUPP, SIGBUS, SIGSEGV, ENXIO, ENOMEM, ENOENT, ENODEV, EREMOTEIO } = ERRNO;
 export function errnoName(n: number): string {
   if (n === 0) return 'none';
   for (const [k, v] of Object.entries(ERRNO)) if (v === n) return k;

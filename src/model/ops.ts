@@ -92,8 +92,12 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
   const mmapFailed = s.op === 'mmap' ? (k: Kernel) => k.set(k.L.regionStateOff + regionId(L, s.as), RG_FAILED) : undefined;
   for (const f of opened) emitLookup(b, f, !mayGo(f), mmapFailed);
   b.scope(buildOp);
-  // the call's own reference is the last one on an unlinked, unmapped file: its iput evicts it (unlink evicts in emitUnlink)
-  if (s.op !== 'unlink' && s.op !== 'mmap' && opened.some(mayGo)) emitEvict(b, (k, t2) => opened.find((f) => evictable(k, f, t2)) ?? -1);
+  // the call's own reference is the last one on an unlinked, unmapped file: its iput evicts it (unlink evicts in
+  // emitUnlink), on success or failure alike
+  if (s.op !== 'unlink' && s.op !== 'mmap' && opened.some(mayGo)) {
+    b.markEnd();
+    emitEvict(b, (k, t2) => opened.find((f) => evictable(k, f, t2)) ?? -1);
+  }
   return b.build();
 
   function buildOp(): void {

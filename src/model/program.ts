@@ -102,8 +102,16 @@ export class Builder {
     this.nlocals = n;
   }
 
-  build(): Program {
+  /**
+   * Place `end` here rather than after the last step: the steps emitted after
+   * it are the operation's epilogue, which every exit path (a failure included) runs.
+   */
+  markEnd(): void {
     this.mark(this.end);
+  }
+
+  build(): Program {
+    if (this.end.pc < 0) this.mark(this.end);
     return new Program(this.name, this.actions);
   }
 }

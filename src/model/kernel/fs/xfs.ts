@@ -7,7 +7,7 @@ import { BLOCKED, Builder, Label, NEXT, fail, onOldScheme } from '../../program.
 import {
   S_DONE, T_OP, T_PC, T_STATUS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
 } from '../../state.js';
-import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP } from '../../errno.js';
+import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP, EXDEV } from '../../errno.js';
 import { allocBlock, fileBlock, gupHoldersOf, iomapAllocator, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
 import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, dax_disassociate_entry, entrySlot, slotIndex, describeEntry } from './dax.js';
@@ -228,9 +228,11 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
  */
 export function emitReflink(b: Builder, src: number, dst: number, offset: number, len: number, dstOffset: number): void {
   const [a, c] = src < dst ? [src, dst] : [dst, src];
-  b.step('xfs_reflink_remap_prep', 'reflink needs xfs', (k, t) =>
-    k.L.devices[k.L.files[src].device].fs === 'xfs' && k.L.files[src].device === k.L.files[dst].device ? NEXT : fail(k, t, EOPNOTSUPP, b.end),
-  );
+  // fs/remap_range.c do_clone_file_range: another superblock is -EXDEV; no ->remap_file_range (ext4) -EOPNOTSUPP
+  b.step('do_clone_file_range', 'both files on one filesystem, which can remap', (k, t) => {
+    if (k.L.files[src].device !== k.L.files[dst].device) return fail(k, t, EXDEV, b.end);
+    return k.L.devices[k.L.files[src].device].fs === 'xfs' ? NEXT : fail(k, t, EOPNOTSUPP, b.end);
+  });
   b.step('xfs_ilock2_io_mmap', 'i_rwsem of both inodes, in inode order', (k, t) => (inode_lock(k, a, t) ? NEXT : BLOCKED));
   b.step('xfs_ilock2_io_mmap', 'i_rwsem of the second inode', (k, t) => (a === c || inode_lock(k, c, t) ? NEXT : BLOCKED));
   b.scope(() => emitMmaplockTwoInodesAndBreakDaxLayout(b, a, c));
