@@ -56,15 +56,20 @@ export function emitTruncate(b: Builder, f: number, size: number): void {
 
 /** fallocate(FALLOC_FL_PUNCH_HOLE): xfs_file_fallocate -> xfs_break_layouts, xfs_free_file_space. */
 export function emitPunchHole(b: Builder, f: number, offset: number, len: number): void {
+  // the blocks freed: whole blocks inside the hole only (xfs_free_file_space, ext4_punch_hole)
   const first = pagesUp(offset);
-  const last = Math.floor((offset + len) / 4096); // whole pages only
+  const last = Math.floor((offset + len) / 4096);
+  // the page cache dropped: xfs_flush_unmap_range rounds the range out to whole blocks, so a page
+  // the hole only partly covers goes too; ext4_punch_hole truncates the whole blocks inside
+  const [pcFirst, pcLast] = b.fs === 'xfs' ? [Math.floor(offset / 4096), pagesUp(offset + len)] : [first, last];
   emitLockInode(b, f);
   emitBreakLayout(b, { file: () => f, lock: 'mmaplock', final: false });
+  // truncate_pagecache_range unmaps without even_cows: a private mapping keeps its anonymous copies
   b.step('truncate_pagecache_range', 'unmap the hole', (k) => {
-    unmap_mapping_pages(k, f, first, Math.max(0, last - first), true, 'truncate_pagecache_range');
+    unmap_mapping_pages(k, f, pcFirst, Math.max(0, pcLast - pcFirst), false, 'truncate_pagecache_range');
     return NEXT;
   });
-  emitTruncateExceptionals(b, () => f, () => first, () => last);
+  emitTruncateExceptionals(b, () => f, () => pcFirst, () => pcLast);
   const [freeFn, freeWhat] = b.byFs(['xfs_free_file_space', 'free the blocks of the hole, unlock'], ['ext4_punch_hole', 'free the blocks of the hole (ext4_ext_remove_space), unlock']);
   b.step(freeFn, freeWhat, (k) => {
     freeBlocks(k, f, first, last, freeFn);
