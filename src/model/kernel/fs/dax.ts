@@ -303,6 +303,7 @@ const fileOf = (k: Kernel, v: VmaInfo) => k.L.regions[v.region].target;
  */
 export function emitDaxPteFault(b: Builder, s: FaultSite): void {
   const SLOT = b.local();
+  const PFN = b.local(); // the block iomap_begin returned (+1): the PTE maps it, whatever the file maps by then
   const f = fileOf;
   const unlockFs = new Label();
   const allocator = iomapAllocator(b);
@@ -361,16 +362,15 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
       folio_ref_add(k, h, 1, 'dax_fault_iter'); // folio_ref_inc: insertion needs refcount >= 1
       k.set(to + T_TEMPREF, h + 1);
     }
-    k.set(to + SLOT + 1 - 1, slot);
+    k.set(to + PFN, r + 1);
     return NEXT;
   }, { when: onOldScheme, fn: 'dax_iomap_pte_fault', what: 'iomap_begin, dax_insert_entry' });
   b.step('vmf_insert_page_mkwrite', 'insert the PTE, drop the temporary reference, unlock the entry', (k, t) => {
     const to = k.L.threads[t].off;
     const file = f(k, s.v);
     const p = k.m[to + s.pLocal];
-    const index = region(k, s.v).pgoff + p;
     const slot = k.m[to + SLOT];
-    const page = fileBlock(k, file, index);
+    const page = k.m[to + PFN] - 1;
     let err = 0;
     if (k.old) insert_pfn(k, s.v, p, page, s.write, false);
     else {

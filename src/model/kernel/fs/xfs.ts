@@ -14,7 +14,7 @@ import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTrunca
 import { folioOf, folio_ref_count } from '../mm/swap.js';
 import { folio_mapcount } from '../mm/rmap.js';
 import { unmap_mapping_pages, unmap_device_mappings } from '../mm/unmap.js';
-import { keyPgmapDone } from '../kernel/wait_bit.js';
+import { keyEntry, keyPgmapDone } from '../kernel/wait_bit.js';
 import { sleepOn } from '../../program.js';
 
 const ALL = 1 << 30;
@@ -196,13 +196,24 @@ export function emitUnmount(b: Builder, d: number): void {
 export function emitWrite(b: Builder, f: number, offset: number, len: number): void {
   const allocator = iomapAllocator(b);
   b.step(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
+  const again = b.here();
   b.step('dax_iomap_rw', 'iomap_begin for each page (allocate, CoW), copy the data, extend i_size', (k, t) => {
     const F = k.L.files[f];
+    // invalidate_inode_pages2_range -> __dax_invalidate_entry sleeps on a locked entry of a page
+    // it must drop (a fault in progress maps the old block, then the write drops it)
+    for (let i = Math.floor(offset / 4096); i < pagesUp(offset + len); i++) {
+      const r = fileBlock(k, f, i);
+      if (r >= 0 && k.m[k.r(r) + R_USERS] <= 1) continue;
+      const slot = entrySlot(k, f, i);
+      if (k.m[slot] & X_LOCKED) return sleepOn(k, t, keyEntry(f, slotIndex(k, f, slot)), again);
+    }
     for (let i = Math.floor(offset / 4096); i < pagesUp(offset + len); i++) {
       let r = fileBlock(k, f, i);
       const isNew = r < 0;
       const cow = r >= 0 && k.m[k.r(r) + R_USERS] > 1;
       if (!isNew && !cow) continue;
+      // __dax_clear_dirty_range: a CoW write may drop the old block's entry even if it was dirty
+      if (cow) k.set(entrySlot(k, f, i), k.m[entrySlot(k, f, i)] & ~(X_DIRTY | X_TOWRITE));
       if (cow) releaseBlock(k, f, i, 'xfs_reflink_end_cow');
       r = allocBlock(k, f, i, cow ? 'xfs_reflink_allocate_cow' : allocator);
       if (r < 0) {
