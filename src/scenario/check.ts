@@ -117,6 +117,15 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
           fail(step, ['mmap', 'device'], "mmap takes 'file' or 'device', not both", 'key');
         }
         if (step.file !== undefined) file(step, ['mmap', 'file'], step.file);
+        // Where the model's mapping address could differ from the kernel's, say so rather than answer
+        // wrongly: daxref places each mapping 1 GiB-aligned, while thp_get_unmapped_area gives a DAX
+        // file the address colour of its file offset (and honours a free hint as it is).
+        if (step.addr !== undefined) failStep(step, 'addr', 'a fixed address is not modelled: daxref places each mapping itself (1 GiB-aligned); remove addr');
+        const PMD = 2 << 20;
+        const aligned = Math.ceil(step.offset / PMD) * PMD;
+        if (step.file !== undefined && step.offset % PMD && aligned + PMD <= step.offset + step.len) {
+          failStep(step, 'offset', `a file mapping at offset ${formatSize(step.offset)} (not a multiple of 2M) that covers a whole 2 MiB-aligned part of the file is not modelled: the kernel colours its address to map that part with a PMD; use an offset that is a multiple of 2M, or a shorter mapping`);
+        }
         if (step.device !== undefined) {
           const t = device(step, ['mmap', 'device'], step.device).type;
           if (t === 'fsdax') failStep(step, 'device', `only devdax and p2pdma devices can be mapped directly; '${step.device}' is fsdax, so map a file on it`);
