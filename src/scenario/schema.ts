@@ -97,7 +97,7 @@ export const OP_BODIES = {
     shared: z.boolean().default(true).describe('MAP_SHARED (true) or MAP_PRIVATE (false)'),
     sync: z.boolean().default(false).describe('MAP_SYNC (needs MAP_SHARED_VALIDATE on a DAX file)'),
     as: name('region', 'Name of the new mapped region, used in addresses like `buf+4K`'),
-    addr: size('Fixed virtual address hint').optional(),
+    addr: size('Fixed virtual address hint: not modelled, a scenario that sets it is rejected').optional(),
   }),
   munmap: obj('munmap', {
     at: address('Start address, `region` or `region+OFFSET`'),
