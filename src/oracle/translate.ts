@@ -31,7 +31,6 @@ export function unsupportedReason(scn: Scenario, fs: OracleFs): string | null {
     if (s.op === 'page_alloc' || s.op === 'page_get' || s.op === 'page_put') return `${s.op}: an in-kernel page operation, no system call reaches it`;
     if (s.op === 'remove_device') return 'remove_device: unbinding the pmem namespace under a mounted filesystem is not run';
     if (s.op === 'reflink' && fs !== 'xfs') return 'reflink needs xfs (ext4 has no FICLONE)';
-    if (s.op === 'mmap' && s.addr !== undefined) return 'mmap at a fixed address is not translated';
     if (s.op === 'gup' && s.longterm && !s.pin) return 'gup FOLL_LONGTERM without FOLL_PIN: only in-kernel callers can ask for it (the guest pins long-term through io_uring)';
     if (s.op === 'gup' && !s.pin && s.len > MAX_VMSPLICE) return `gup FOLL_GET of ${s.len} bytes: vmsplice holds at most ${MAX_VMSPLICE}`;
   }

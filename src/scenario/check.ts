@@ -10,7 +10,8 @@ import { formatSize, PAGE_SIZE, roundUpToPage } from './values.js';
 import { DRIVER_PAGES } from '../model/state.js';
 import { findFix, findKernel, KERNELS, kernelConfig, KernelConfigError } from '../model/versions.js';
 
-const DEVDAX_ALIGNS = [4096, 2 ** 21, 2 ** 30];
+const PMD_SIZE = 2 ** 21;
+const DEVDAX_ALIGNS = [4096, PMD_SIZE, 2 ** 30];
 
 interface Region { len: number }
 
@@ -121,9 +122,8 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
         // wrongly: daxref places each mapping 1 GiB-aligned, while thp_get_unmapped_area gives a DAX
         // file the address colour of its file offset (and honours a free hint as it is).
         if (step.addr !== undefined) failStep(step, 'addr', 'a fixed address is not modelled: daxref places each mapping itself (1 GiB-aligned); remove addr');
-        const PMD = 2 << 20;
-        const aligned = Math.ceil(step.offset / PMD) * PMD;
-        if (step.file !== undefined && step.offset % PMD && aligned + PMD <= step.offset + step.len) {
+        const aligned = Math.ceil(step.offset / PMD_SIZE) * PMD_SIZE;
+        if (step.file !== undefined && step.offset % PMD_SIZE && aligned + PMD_SIZE <= step.offset + step.len) {
           failStep(step, 'offset', `a file mapping at offset ${formatSize(step.offset)} (not a multiple of 2M) that covers a whole 2 MiB-aligned part of the file is not modelled: the kernel colours its address to map that part with a PMD; use an offset that is a multiple of 2M, or a shorter mapping`);
         }
         if (step.device !== undefined) {

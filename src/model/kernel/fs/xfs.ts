@@ -197,24 +197,29 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
   const allocator = iomapAllocator(b);
   b.step(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
   const again = b.here();
+  // a page the write maps anew: a hole to allocate, or a shared block to CoW (IOMAP_F_NEW / IOMAP_F_SHARED)
+  const remapped = (k: Kernel, i: number) => {
+    const r = fileBlock(k, f, i);
+    return r < 0 || k.m[k.r(r) + R_USERS] > 1;
+  };
   b.step('dax_iomap_rw', 'iomap_begin for each page (allocate, CoW), copy the data, extend i_size', (k, t) => {
     const F = k.L.files[f];
     // invalidate_inode_pages2_range -> __dax_invalidate_entry sleeps on a locked entry of a page
     // it must drop (a fault in progress maps the old block, then the write drops it)
     for (let i = Math.floor(offset / 4096); i < pagesUp(offset + len); i++) {
-      const r = fileBlock(k, f, i);
-      if (r >= 0 && k.m[k.r(r) + R_USERS] <= 1) continue;
       const slot = entrySlot(k, f, i);
-      if (k.m[slot] & X_LOCKED) return sleepOn(k, t, keyEntry(f, slotIndex(k, f, slot)), again);
+      if (remapped(k, i) && k.m[slot] & X_LOCKED) return sleepOn(k, t, keyEntry(f, slotIndex(k, f, slot)), again);
     }
     for (let i = Math.floor(offset / 4096); i < pagesUp(offset + len); i++) {
+      if (!remapped(k, i)) continue;
       let r = fileBlock(k, f, i);
-      const isNew = r < 0;
-      const cow = r >= 0 && k.m[k.r(r) + R_USERS] > 1;
-      if (!isNew && !cow) continue;
-      // __dax_clear_dirty_range: a CoW write may drop the old block's entry even if it was dirty
-      if (cow) k.set(entrySlot(k, f, i), k.m[entrySlot(k, f, i)] & ~(X_DIRTY | X_TOWRITE));
-      if (cow) releaseBlock(k, f, i, 'xfs_reflink_end_cow');
+      const cow = r >= 0;
+      const slot = entrySlot(k, f, i);
+      if (cow) {
+        // __dax_clear_dirty_range: a CoW write may drop the old block's entry even if it was dirty
+        k.set(slot, k.m[slot] & ~(X_DIRTY | X_TOWRITE));
+        releaseBlock(k, f, i, 'xfs_reflink_end_cow');
+      }
       r = allocBlock(k, f, i, cow ? 'xfs_reflink_allocate_cow' : allocator);
       if (r < 0) {
         inode_unlock(k, f);
@@ -222,7 +227,6 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
       }
       // invalidate_inode_pages2_range: unmap the index, drop a clean entry (the zero page, or the old block)
       unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
-      const slot = entrySlot(k, f, i);
       const x = k.m[slot];
       if (x && !(x & (X_LOCKED | X_DIRTY | X_TOWRITE))) {
         dax_disassociate_entry(k, f, x, false);
