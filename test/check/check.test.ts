@@ -86,9 +86,8 @@ test('bounds end the search with a report of how far it got', async () => {
 
 // Reductions must never change a verdict: every small bundled scenario, on every kernel
 // it names, gives the same verdict, invariant and trace length with and without them.
-const small = readdirSync(root)
-  .filter((f) => f.endsWith('.yaml'))
-  .map((f) => join(root, f))
+const small = ['', 'check']
+  .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.yaml')).map((f) => join(root, d, f)))
   .filter((f) => buildLayout(loadScenarioFile(f)).words < 2000);
 
 test('partial-order reduction, symmetry reduction and two workers never change a verdict', async () => {
@@ -138,14 +137,16 @@ test('two workers visit exactly the states one worker does, on levels large enou
   assert.equal(two.transitions, one.transitions);
 });
 
-test('symmetry reduction: two interchangeable faulters, about half the states, the same verdicts', async () => {
-  const file = join(root, 'check', 'symmetric-faulters.yaml');
-  for (const [kernel, verdict] of [['latest', 'ok'], ['v6.12', 'violation']] as const) {
-    const off = await check(file, { kernel, invariant: 'block-reuse-under-dma', symmetry: false });
-    const on = await check(file, { kernel, invariant: 'block-reuse-under-dma', symmetry: true });
-    assert.equal(off.verdict, verdict, kernel);
-    assert.equal(on.verdict, verdict, kernel);
-    assert.equal(on.violation?.steps.length, off.violation?.steps.length, 'the same shortest trace length');
-    assert.ok(on.states < 0.6 * off.states, `${kernel}: ${on.states} states with symmetry, ${off.states} without`);
-  }
-});
+for (const [name, what] of [['symmetric-faulters.yaml', 'two interchangeable faulters (each its own process)'], ['symmetric-pinners.yaml', 'two interchangeable pinners of one process']]) {
+  test(`symmetry reduction: ${what}, about half the states, the same verdicts`, async () => {
+    const file = join(root, 'check', name);
+    for (const [kernel, verdict] of [['latest', 'ok'], ['v6.12', 'violation']] as const) {
+      const off = await check(file, { kernel, invariant: 'block-reuse-under-dma', symmetry: false });
+      const on = await check(file, { kernel, invariant: 'block-reuse-under-dma', symmetry: true });
+      assert.equal(off.verdict, verdict, kernel);
+      assert.equal(on.verdict, verdict, kernel);
+      assert.equal(on.violation?.steps.length, off.violation?.steps.length, 'the same shortest trace length');
+      assert.ok(on.states < 0.6 * off.states, `${kernel}: ${on.states} states with symmetry, ${off.states} without`);
+    }
+  });
+}

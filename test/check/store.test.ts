@@ -36,7 +36,7 @@ function logOf(from: Int32Array, to: Int32Array): Int32Array {
 test('a successor hashed from its parent and the write log has the fingerprint it has from scratch', () => {
   const init = Int32Array.from({ length: 50 }, (_, i) => i % 7);
   // units {10,11,12} and {20,21,22} are interchangeable; word 30 is a lock-holder word
-  const sym = { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], holders: Int32Array.of(30) };
+  const sym = { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], unitHolder: [-1], holders: Int32Array.of(30) };
   // the last codec starts just below the point where its unit marks start over
   const late = new Codec(init, sym);
   (late as unknown as { marks: Marks }).marks.round = 0x3fffffff - 250;
@@ -62,7 +62,7 @@ test('a successor hashed from its parent and the write log has the fingerprint i
 
 test('the fingerprint tells states apart, but not states that differ by a swap of interchangeable units or by who holds a lock', () => {
   const init = new Int32Array(40);
-  const sym = { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], holders: Int32Array.of(30) };
+  const sym = { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], unitHolder: [-1], holders: Int32Array.of(30) };
   const c = new Codec(init, sym);
   const fp = (set: [number, number][]) => {
     const m = init.slice();
@@ -76,6 +76,17 @@ test('the fingerprint tells states apart, but not states that differ by a swap o
   assert.notEqual(fp([[10, 1], [11, 2]]), fp([[10, 1], [21, 2]]), 'words of different units are not interchangeable');
   assert.equal(fp([[30, 2]]), fp([[30, 5]]), 'held by thread 1 or 4');
   assert.notEqual(fp([[30, 2]]), fp([]), 'held or free');
+  // a unit's own holder word (its process's mmap_lock) counts as held/free; its other words as they are
+  const u = new Codec(init, { groups: [[Int32Array.of(10, 11, 12), Int32Array.of(20, 21, 22)]], unitHolder: [1], holders: Int32Array.of() });
+  const ufp = (set: [number, number][]) => {
+    const m = init.slice();
+    for (const [i, v] of set) m[i] = v;
+    u.hash(m);
+    return `${u.hi}:${u.lo}`;
+  };
+  assert.equal(ufp([[11, 2]]), ufp([[21, 5]]), 'held by thread 1 in one unit, thread 4 in the other');
+  assert.notEqual(ufp([[11, 2]]), ufp([]), 'held or free inside a unit');
+  assert.notEqual(ufp([[12, 2]]), ufp([[12, 5]]), 'other unit words count as they are');
 });
 
 test('an entry decodes back to its state: each differing word packed with its index, wide values escaped', () => {

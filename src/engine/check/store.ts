@@ -9,7 +9,7 @@
 // interchangeable unit's words are summed on their own and mixed, the mixed
 // unit sums then added up: the same multiset of units, the same fingerprint.
 
-import { type Symmetry, NO_SYMMETRY, UNIT_HOLDER } from './symmetry.js';
+import { type Symmetry, NO_SYMMETRY } from './symmetry.js';
 
 /** murmur3's 32-bit finaliser. */
 function fmix(h: number): number {
@@ -97,6 +97,7 @@ export class Codec {
   private readonly u1: Int32Array; // per position of each unit: keys of the two lanes
   private readonly u2: Int32Array;
   private readonly uKeyOff: Int32Array; // where a unit's keys start in u1/u2 (shared by its group)
+  private readonly uHolder: Int32Array; // per unit: position of its own holder word (held/free), or -1
   private readonly touched: Int32Array; // units a step wrote to, and their lane deltas
   private readonly tD1: Int32Array;
   private readonly tD2: Int32Array;
@@ -131,18 +132,21 @@ export class Codec {
     const keyOff: number[] = [];
     const u1: number[] = [];
     const u2: number[] = [];
-    for (const g of sym.groups) {
+    const holderPos: number[] = [];
+    sym.groups.forEach((g, gi) => {
       const off = u1.length;
       for (let j = 0; j < g[0].length; j++) (u1.push(next()), u2.push(next()));
       for (const u of g) {
         u.forEach((i, j) => ((this.cls[i] = UNIT), (this.unitOf[i] = this.units.length), (this.posOf[i] = j)));
         this.units.push(u);
         keyOff.push(off);
+        holderPos.push(sym.unitHolder[gi]);
       }
-    }
+    });
     this.u1 = Int32Array.from(u1);
     this.u2 = Int32Array.from(u2);
     this.uKeyOff = Int32Array.from(keyOff);
+    this.uHolder = Int32Array.from(holderPos);
     const nu = this.units.length;
     this.touched = new Int32Array(nu);
     this.tD1 = new Int32Array(nu);
@@ -152,10 +156,10 @@ export class Codec {
 
   /** A unit word's two lane terms (the unit's own mmap_lock holder word counts as held/free). */
   private unitTerm1(u: number, j: number, v: number): number {
-    return term1(j === UNIT_HOLDER ? held(v) : v, this.u1[this.uKeyOff[u] + j]);
+    return term1(j === this.uHolder[u] ? held(v) : v, this.u1[this.uKeyOff[u] + j]);
   }
   private unitTerm2(u: number, j: number, v: number): number {
-    return term2(j === UNIT_HOLDER ? held(v) : v, this.u2[this.uKeyOff[u] + j]);
+    return term2(j === this.uHolder[u] ? held(v) : v, this.u2[this.uKeyOff[u] + j]);
   }
   private s1 = 0; // unitSums' result
   private s2 = 0;
