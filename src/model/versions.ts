@@ -41,12 +41,14 @@ export const FIXES: Fix[] = [
     id: 'fs-dax-always-remove-dax-page-cache-entries',
     title: 'fs/dax: Always remove DAX page-cache entries when breaking layouts',
     what: 'dax_break_layout deletes the entries itself; generic truncate WARNs on any DAX entry left (bug 06)',
+    requires: ['fs-dax-dont-skip-locked-entries'], // its dax_delete_mapping_range waits with patch 03's wait_entry_unlocked_exclusive
   },
   {
     id: 'fs-dax-ensure-all-pages-idle-prior-to-unmount',
     title: 'fs/dax: Ensure all pages are idle prior to filesystem unmount',
     what: 'inode eviction calls dax_break_layout_final() and waits uninterruptibly for DMA (bug 07)',
-    requires: ['fs-dax-return-unmapped-busy-pages'], // eviction runs unmapped: the shortcut would skip the scan
+    // eviction runs unmapped: the shortcut would skip the scan; dax_break_layout_final ends with patch 06's dax_delete_mapping_range
+    requires: ['fs-dax-return-unmapped-busy-pages', 'fs-dax-always-remove-dax-page-cache-entries'],
   },
   {
     id: 'gup-dont-allow-foll-longterm-pinning-of-fs-dax-pages',
