@@ -4,7 +4,7 @@
 import type { Scenario, Step } from '../scenario/types.js';
 import type { Kernel } from './kernel.js';
 import { BLOCKED, Builder, Label, NEXT, Program, fail } from './program.js';
-import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS, pageSpan } from './state.js';
+import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, PAGE_SIZE, RG_FAILED, RG_NONE, R_GEN, R_USERS, pageSpan } from './state.js';
 import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
 import { emitMmap, emitMunmap, emitFork, emitExit } from './kernel/mm/mmap.js';
 import { emitHandleMmFault } from './kernel/mm/fault.js';
@@ -204,8 +204,16 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         emitWrite(b, fileId(L, s.file), s.offset, s.len);
         break;
       case 'fsync':
-        emitWriteback(b, fileId(L, s.file));
-        emitLogForce(b, fileId(L, s.file));
+        if (s.len === undefined) {
+          // fsync(2): xfs_file_fsync / ext4_sync_file write back the whole file, then force the log
+          emitWriteback(b, fileId(L, s.file));
+          emitLogForce(b, fileId(L, s.file));
+        } else {
+          // sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER): filemap_fdatawrite_range over the
+          // range only (WB_SYNC_ALL), no ->fsync and so no log force
+          const offset = s.offset ?? 0;
+          emitWriteback(b, fileId(L, s.file), { first: Math.floor(offset / PAGE_SIZE), end: Math.floor((offset + s.len - 1) / PAGE_SIZE) + 1 });
+        }
         break;
       case 'remove_device': {
         const d = devId(L, s.device);

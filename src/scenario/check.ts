@@ -154,8 +154,12 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
       case 'punch_hole':
       case 'unlink':
       case 'write':
+        file(step, [step.op, 'file'], step.file);
+        break;
       case 'fsync':
         file(step, [step.op, 'file'], step.file);
+        if (step.offset !== undefined && step.len === undefined) failStep(step, 'offset', "a ranged fsync (sync_file_range) needs 'len' too; leave both out to fsync the whole file");
+        if (step.len === 0) failStep(step, 'len', "'len' must be positive (leave offset and len out to fsync the whole file)");
         break;
       case 'reflink':
         file(step, ['reflink', 'src'], step.src);

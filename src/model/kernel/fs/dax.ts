@@ -189,6 +189,24 @@ export function dax_disassociate_entry(k: Kernel, f: number, x: number, trunc: b
   }
 }
 
+/**
+ * __dax_invalidate_entry (fs/dax.c), for an entry the caller found unlocked:
+ * drop it unless it is dirty (and not truncating); either way wake every
+ * waiter (put_unlocked_entry with WAKE_ALL), since a waiter woken before may
+ * have been the one that would have passed the wake-up on. True if dropped.
+ */
+export function __dax_invalidate_entry(k: Kernel, f: number, slot: number, trunc: boolean): boolean {
+  const x = k.m[slot];
+  if (!x) return false;
+  if (!trunc && x & (X_DIRTY | X_TOWRITE)) {
+    dax_wake_entry(k, f, slotIndex(k, f, slot), true);
+    return false;
+  }
+  dax_disassociate_entry(k, f, x, trunc);
+  eraseEntry(k, f, slot);
+  return true;
+}
+
 /** Erase an entry (xas_store NULL), fix nrpages and wake every waiter (WAKE_ALL). */
 function eraseEntry(k: Kernel, f: number, slot: number): void {
   const x = k.m[slot];
@@ -798,16 +816,24 @@ export function emitTruncateExceptionals(b: Builder, file: (k: Kernel, t: number
  * holds locked is skipped, not waited for: get_(next_)unlocked_entry looks it
  * up with xas_find_conflict, which finds nothing for the walk's xa_state
  * already positioned on the slot, and dax_writeback_one returns 0 as for an
- * entry punched out (its TOWRITE tag stays).
+ * entry punched out (its TOWRITE tag stays). `range`: the page indices of a
+ * ranged writeback (sync_file_range); the whole file without it.
  */
-export function emitWriteback(b: Builder, file: number): void {
+export function emitWriteback(b: Builder, file: number, range?: { first: number; end: number }): void {
   const IDX = b.local();
   const SLOT = b.local();
   const done = new Label();
+  // the indices [first, end) of the wbc range (range_start >> PAGE_SHIFT .. range_end >> PAGE_SHIFT)
+  const first = range?.first ?? 0;
+  const endOf = (k: Kernel) => Math.min(range?.end ?? Infinity, k.L.files[file].maxPages);
   b.step('tag_pages_for_writeback', 'tag dirty entries TOWRITE', (k, t) => {
     const F = k.L.files[file];
-    for (let i = 0; i < F.maxPages; i++) if (k.m[F.xaOff + i] & X_DIRTY) k.set(F.xaOff + i, k.m[F.xaOff + i] | (X_TOWRITE));
-    k.set(k.L.threads[t].off + IDX, 0);
+    const end = endOf(k);
+    // a PMD entry that starts before the range but covers its first index is in it (a multi-index entry)
+    let i = first;
+    if (i < end && k.m[entrySlot(k, file, i)]) i = slotIndex(k, file, entrySlot(k, file, i));
+    k.set(k.L.threads[t].off + IDX, i);
+    for (; i < end; i++) if (k.m[F.xaOff + i] & X_DIRTY && !(k.m[F.xaOff + i] & X_TOWRITE)) k.set(F.xaOff + i, k.m[F.xaOff + i] | X_TOWRITE);
     return NEXT;
   });
   const loop = b.here();
@@ -815,7 +841,7 @@ export function emitWriteback(b: Builder, file: number): void {
     const F = k.L.files[file];
     const to = k.L.threads[t].off;
     for (;;) {
-      const slot = nextEntry(k, file, k.m[to + IDX], F.maxPages);
+      const slot = nextEntry(k, file, k.m[to + IDX], endOf(k));
       if (slot < 0) return done.pc;
       const x = k.m[slot];
       const at = slotIndex(k, file, slot);

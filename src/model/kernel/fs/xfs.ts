@@ -10,7 +10,7 @@ import {
 import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP, EXDEV } from '../../errno.js';
 import { allocBlock, fileBlock, gupHoldersOf, iomapAllocator, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
-import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, dax_disassociate_entry, entrySlot, slotIndex, describeEntry } from './dax.js';
+import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, entrySlot, slotIndex, describeEntry, __dax_invalidate_entry } from './dax.js';
 import { folioOf, folio_ref_count } from '../mm/swap.js';
 import { folio_mapcount } from '../mm/rmap.js';
 import { unmap_mapping_pages, unmap_device_mappings } from '../mm/unmap.js';
@@ -228,11 +228,7 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
       // invalidate_inode_pages2_range: unmap the index, drop a clean entry (the zero page, or the old block)
       unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
       const x = k.m[slot];
-      if (x && !(x & (X_LOCKED | X_DIRTY | X_TOWRITE))) {
-        dax_disassociate_entry(k, f, x, false);
-        k.set(slot, 0);
-        k.note('dax_invalidate_mapping_entry_sync', `${F.name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
-      }
+      if (__dax_invalidate_entry(k, f, slot, false)) k.note('dax_invalidate_mapping_entry_sync', `${F.name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
     }
     const o = F.off + F_ISIZE;
     k.set(o, Math.max(k.m[o], offset + len));
