@@ -164,6 +164,7 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
       case 'reflink':
         file(step, ['reflink', 'src'], step.src);
         file(step, ['reflink', 'dst'], step.dst);
+        if (step.len === 0) failStep(step, 'len', "len 0 (FICLONERANGE's clone to the source's EOF) is not modelled: give the length to share");
         break;
       case 'unmount':
         if (device(step, ['unmount', 'device'], step.device).type !== 'fsdax') {

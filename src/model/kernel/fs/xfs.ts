@@ -10,6 +10,7 @@ import {
 import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP, EXDEV } from '../../errno.js';
 import { allocBlock, fileBlock, gupHoldersOf, iomapAllocator, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
+import { generic_remap_checks } from './remap_range.js';
 import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, entrySlot, slotIndex, describeEntry, __dax_invalidate_entry } from './dax.js';
 import { folioOf, folio_ref_count } from '../mm/swap.js';
 import { folio_mapcount } from '../mm/rmap.js';
@@ -252,6 +253,16 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
   b.step('xfs_ilock2_io_mmap', 'i_rwsem of both inodes, in inode order', (k, t) => (inode_lock(k, a, t) ? NEXT : BLOCKED));
   b.step('xfs_ilock2_io_mmap', 'i_rwsem of the second inode', (k, t) => (a === c || inode_lock(k, c, t) ? NEXT : BLOCKED));
   b.scope(() => emitMmaplockTwoInodesAndBreakDaxLayout(b, a, c));
+  b.step('dax_remap_file_range_prep', 'generic_remap_checks: block-aligned, inside the source, no overlap', (k, t) => {
+    const err = generic_remap_checks(k, src, offset, dst, dstOffset, len);
+    if (!err) return NEXT;
+    // xfs_reflink_remap_unlock
+    invalidate_unlock(k, a);
+    if (c !== a) invalidate_unlock(k, c);
+    inode_unlock(k, a);
+    if (c !== a) inode_unlock(k, c);
+    return fail(k, t, err, b.end);
+  });
   const first = Math.floor(dstOffset / 4096);
   const n = pagesUp(len);
   emitTruncateExceptionals(b, () => dst, () => first, () => first + n);
