@@ -59,9 +59,12 @@ export function search(M: Machine, o: SearchOptions): SearchResult {
   };
 
   let bound = '';
-  /** Checked before each state: the bounds (time, memory and links every 1024 states), and progress. */
+  /**
+   * Checked before each state: the bounds (time, memory and links every 4096 states, about
+   * 10 ms: reading the RSS took 2% of the search when done every 1024), and progress.
+   */
   const stop = (i: number): boolean => {
-    if ((i & 1023) === 0) {
+    if ((i & 4095) === 0) {
       const now = performance.now();
       const rss = process.memoryUsage.rss();
       if (o.onProgress && now - lastProgress >= PROGRESS_MS) {
