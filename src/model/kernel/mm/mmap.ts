@@ -85,7 +85,8 @@ export function emitMunmap(b: Builder, v: VmaInfo, p0: number, n: number): void 
       for (let c = 0; c < R.npages; c += PMD_NR) {
         let any = false;
         for (let p = c; p < Math.min(c + PMD_NR, R.npages); p += R.unitPages) if (k.m[v.coverOff + Math.floor(p / R.unitPages)]) any = true;
-        if (!any) k.set(pmdAt(v, c), k.m[pmdAt(v, c)] & (~E_TABLE));
+        // the zap left the table empty; freeing it leaves the PMD none (a bare E_PRESENT would read as a huge leaf)
+        if (!any && k.m[pmdAt(v, c)] & E_TABLE) k.set(pmdAt(v, c), 0);
       }
     }
     mmap_write_unlock(k, v.process);
