@@ -65,6 +65,11 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
     if (step.op === 'gup') defineOnce(refs, step.as, step, () => failStep(step, 'as', `ref '${step.as}' is already defined by another gup`));
     if (step.op === 'fork') defineOnce(children, step.child, step, () => failStep(step, 'child', `process '${step.child}' is already created by another fork`));
   }
+  // exit(2) ends the thread with its process: a step after it would never run
+  for (const t of s.threads) {
+    const i = t.steps.findIndex((x) => x.op === 'exit');
+    if (i >= 0 && i + 1 < t.steps.length) fail(t.steps[i + 1], [t.steps[i + 1].op], `this step comes after thread '${t.name}' exits (step ${i + 1}): exit ends the process and its threads, so it would never run`, 'key');
+  }
   // a fork makes a new process: not the forking one, nor one of its ancestors (each process has one parent, so none would start)
   const parentOf = new Map<string, string>();
   for (const t of s.threads) for (const step of t.steps) if (step.op === 'fork') parentOf.set(step.child, t.process);
