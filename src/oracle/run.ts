@@ -201,7 +201,14 @@ function judge(scn: Scenario, file: string, kernel: string, fs: OracleFs, lines:
   const problems = [...real.obs.problems.filter((p) => !p.startsWith('note:')), ...guestProblems.map((g) => `guest: ${g}`)];
   notes.push(...real.obs.problems.filter((p) => p.startsWith('note:')));
   const mscn = modelScenario(scn, fs, real.layout, notes);
-  const model = predict(mscn, ORACLE_KERNELS[kernel].model, pages);
+  let model;
+  try {
+    model = predict(mscn, ORACLE_KERNELS[kernel].model, pages);
+  } catch (e) {
+    // a model crash fails this scenario only: the rest of the batch still gets its verdicts
+    problems.push(`model: internal error (a bug in daxref): ${e instanceof Error ? e.message : String(e)}`);
+    return { file, scenario: scn, kernel, fs, comparison: { rows: [], disagreements: [] }, judged: [], problems, notes, pageLabels: pages.map((p) => p.label) };
+  }
   const comparison = compareRuns(model, real.obs, labels, pages.map((p) => p.label));
   const judged = comparison.disagreements.map((d) => ({ d, known: isKnown(d, file, kernel, fs, known) }));
   return { file, scenario: scn, kernel, fs, comparison, judged, problems, notes, pageLabels: pages.map((p) => p.label) };
