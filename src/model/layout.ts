@@ -57,7 +57,8 @@ export function buildLayout(scn: Scenario): Layout {
       let spare = 8;
       for (const f of files.filter((x) => x.device === id)) {
         end = placeFile(f, dev, end).end;
-        spare += f.maxPages;
+        // a file that can hold a 2 MiB extent may get one aligned (allocPmdExtent): room to align it
+        spare += f.maxPages + (f.maxPages >= PMD_NR ? PMD_NR : 0);
       }
       dev.nrecs = Math.min(pages, end + spare);
       if (end > pages) throw new LayoutError(`device ${d.name} (${pages} pages) is too small for its files (${end} blocks needed)`);

@@ -4,7 +4,7 @@
 // the lowest free block is handed out next, so reuse is visible.
 import type { Kernel } from '../../kernel.js';
 import type { Builder } from '../../program.js';
-import { F_META_DIRTY, G_GRABBING, G_HELD, G_N, G_PAGES, G_STATE, R_GEN, R_USERS } from '../../state.js';
+import { F_META_DIRTY, G_GRABBING, G_HELD, G_N, G_PAGES, G_STATE, PMD_NR, R_GEN, R_USERS } from '../../state.js';
 
 /** The block (record) backing file page i, or -1 for a hole. */
 export function fileBlock(k: Kernel, f: number, i: number): number {
@@ -32,6 +32,35 @@ export function allocBlock(k: Kernel, f: number, i: number, caller: string): num
       k.note(caller, `block ${b} of ${d.name} allocated to ${F.name}@${i * 4096}${gen > 1 ? ` (reused: allocation #${gen})` : ''}`);
       return r;
     }
+  }
+  return -1;
+}
+
+/**
+ * Allocate one 2 MiB extent for file pages [i, i + PMD_NR) (a PMD write fault's
+ * iomap_begin, or a write(2) covering an aligned 2 MiB hole): the lowest
+ * 2 MiB-aligned run of free blocks. ext4's mballoc and xfs hand a 2 MiB request
+ * an aligned extent on the oracle's pmem (observed on 6.12 and 7.3). Returns
+ * the first record, or -1 if no aligned run is free (the caller falls back to
+ * single blocks, as the kernel falls back to a PTE fault on a misaligned extent).
+ */
+export function allocPmdExtent(k: Kernel, f: number, i: number, caller: string): number {
+  const F = k.L.files[f];
+  const d = k.L.devices[F.device];
+  const first = Math.ceil(d.firstDataBlock / PMD_NR) * PMD_NR;
+  for (let b = first; b + PMD_NR <= d.nrecs; b += PMD_NR) {
+    let free = true;
+    for (let j = 0; j < PMD_NR && free; j++) if (k.m[k.r(d.recBase + b + j) + R_USERS] !== 0) free = false;
+    if (!free) continue;
+    for (let j = 0; j < PMD_NR; j++) {
+      const o = k.r(d.recBase + b + j);
+      k.set(o + R_USERS, 1);
+      k.add(o + R_GEN, 1);
+      k.set(F.extOff + i + j, d.recBase + b + j + 1);
+    }
+    k.set(F.off + F_META_DIRTY, 1);
+    k.note(caller, `blocks ${b}..${b + PMD_NR - 1} of ${d.name} (one aligned 2 MiB extent) allocated to ${F.name}@${i * 4096}`);
+    return d.recBase + b;
   }
   return -1;
 }

@@ -18,7 +18,7 @@ import { insert_pfn, insert_page_into_pte_locked } from '../mm/memory.js';
 import { set_huge_zero_pmd, vmf_insert_folio_huge, vmf_insert_pfn_huge, zap_huge } from '../mm/huge_memory.js';
 import { pmdAt, pteAt, region, vmasOfFile, covers, coversAligned } from '../mm/pgtable.js';
 import { unmap_mapping_pages } from '../mm/unmap.js';
-import { allocBlock, fileBlock, iomapAllocator, releaseBlock } from './blocks.js';
+import { allocBlock, allocPmdExtent, fileBlock, iomapAllocator, releaseBlock } from './blocks.js';
 import { invalidate_lock, invalidate_lock_shared, invalidate_unlock, invalidate_unlock_shared } from './locks.js';
 import { dax_fault_is_synchronous, emitDaxFinishSyncFault, needDsync } from './dax_sync.js';
 
@@ -461,6 +461,7 @@ function dax_fault_cow_page(k: Kernel, t: number, s: FaultSite, f: number, slot:
  */
 export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
   const SLOT = b.local();
+  const allocator = iomapAllocator(b);
   const f = fileOf;
   const fallback = new Label();
   const fallbackLocked = new Label();
@@ -498,10 +499,15 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
       invalidate_unlock_shared(k, file);
       return s.pte.pc;
     }
-    const first = fileBlock(k, file, index);
+    let first = fileBlock(k, file, index);
+    if (first < 0 && s.write) {
+      // a write into a hole: iomap_begin(IOMAP_WRITE, PMD_SIZE) allocates the whole 2 MiB as one extent
+      for (let j = 1; j < PMD_NR; j++) if (fileBlock(k, file, index + j) >= 0) return fallbackLocked.pc;
+      first = allocPmdExtent(k, file, index, allocator);
+      if (first < 0) return fallbackLocked.pc;
+    }
     if (first < 0) {
       for (let j = 1; j < PMD_NR; j++) if (fileBlock(k, file, index + j) >= 0) return fallbackLocked.pc;
-      if (s.write) return fallbackLocked.pc; // a write into a hole: allocated at PTE size in this model
       // dax_pmd_load_hole: the huge zero folio, no reference
       dax_insert_entry(k, file, slot, index, -1, X_ZERO | X_PMD, false, false);
       if (pm & E_PRESENT) return fallbackLocked.pc;

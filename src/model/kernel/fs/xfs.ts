@@ -5,10 +5,10 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail, onOldScheme } from '../../program.js';
 import {
-  S_DONE, T_OP, T_PC, T_STATUS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
+  S_DONE, T_OP, T_PC, T_STATUS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, PMD_NR, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
 } from '../../state.js';
 import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP, EXDEV } from '../../errno.js';
-import { allocBlock, fileBlock, gupHoldersOf, iomapAllocator, releaseBlock } from './blocks.js';
+import { allocBlock, allocPmdExtent, fileBlock, gupHoldersOf, iomapAllocator, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
 import { generic_remap_checks } from './remap_range.js';
 import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, entrySlot, slotIndex, describeEntry, __dax_invalidate_entry } from './dax.js';
@@ -211,31 +211,52 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
       const slot = entrySlot(k, f, i);
       if (remapped(k, i) && k.m[slot] & X_LOCKED) return sleepOn(k, t, keyEntry(f, slotIndex(k, f, slot)), again);
     }
-    for (let i = Math.floor(offset / 4096); i < pagesUp(offset + len); i++) {
-      if (!remapped(k, i)) continue;
+    const lo = Math.floor(offset / 4096);
+    const hi = pagesUp(offset + len);
+    const todo: number[] = [];
+    for (let i = lo; i < hi; i++) if (remapped(k, i)) todo.push(i);
+    for (const i of todo) {
       let r = fileBlock(k, f, i);
-      const cow = r >= 0;
+      const cow = r >= 0 && k.m[k.r(r) + R_USERS] > 1;
       const slot = entrySlot(k, f, i);
       if (cow) {
         // __dax_clear_dirty_range: a CoW write may drop the old block's entry even if it was dirty
         k.set(slot, k.m[slot] & ~(X_DIRTY | X_TOWRITE));
         releaseBlock(k, f, i, 'xfs_reflink_end_cow');
       }
+      // a hole filled earlier in this loop (an aligned 2 MiB extent) is not allocated again
+      if (!cow && r >= 0) {
+        invalidateForWrite(k, f, i, slot);
+        continue;
+      }
+      // iomap_begin allocates the written range as extents: a whole aligned 2 MiB hole gets one aligned extent
+      if (!cow && i % PMD_NR === 0 && i + PMD_NR <= hi) {
+        let hole = true;
+        for (let j = 0; j < PMD_NR && hole; j++) if (fileBlock(k, f, i + j) >= 0) hole = false;
+        if (hole && allocPmdExtent(k, f, i, allocator) >= 0) {
+          invalidateForWrite(k, f, i, slot);
+          continue;
+        }
+      }
       r = allocBlock(k, f, i, cow ? 'xfs_reflink_allocate_cow' : allocator);
       if (r < 0) {
         inode_unlock(k, f);
         return fail(k, t, ENOSPC, b.end);
       }
-      // invalidate_inode_pages2_range: unmap the index, drop a clean entry (the zero page, or the old block)
-      unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
-      const x = k.m[slot];
-      if (__dax_invalidate_entry(k, f, slot, false)) k.note('dax_invalidate_mapping_entry_sync', `${F.name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
+      invalidateForWrite(k, f, i, slot);
     }
     const o = F.off + F_ISIZE;
     k.set(o, Math.max(k.m[o], offset + len));
     inode_unlock(k, f);
     return NEXT;
   });
+}
+
+/** invalidate_inode_pages2_range for a page write(2) maps anew: unmap the index, drop a clean entry (the zero page, or the old block). */
+function invalidateForWrite(k: Kernel, f: number, i: number, slot: number): void {
+  unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
+  const x = k.m[slot];
+  if (__dax_invalidate_entry(k, f, slot, false)) k.note('dax_invalidate_mapping_entry_sync', `${k.L.files[f].name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
 }
 
 /**
