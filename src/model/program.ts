@@ -9,6 +9,7 @@
 import type { Kernel } from './kernel.js';
 import type { KernelConfig } from './versions.js';
 import { T_STATUS, T_KEY, T_L0, THREAD_LOCALS, S_SLEEPING, T_ERR } from './state.js';
+import { queueExclusive } from './kernel/kernel/wait_bit.js';
 
 /** Returned by an action whose guard is false: nothing changed, the thread is not enabled. */
 export const BLOCKED = -1;
@@ -132,6 +133,7 @@ export function labelFor(programs: Program[][], cfg: KernelConfig): Program[][] 
 /** Put thread t to sleep on `key`; it resumes at `resume` once woken. */
 export function sleepOn(k: Kernel, t: number, key: number, resume: Label): number {
   const o = k.L.threads[t].off;
+  queueExclusive(k, t, key);
   k.set(o + T_STATUS, S_SLEEPING);
   k.set(o + T_KEY, key);
   return resume.pc;

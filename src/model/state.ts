@@ -99,7 +99,8 @@ export const T_PC = 2; // label within the operation's program
 export const T_KEY = 3; // wait key while sleeping
 export const T_ERR = 4; // errno of the last finished operation (0 = none)
 export const T_TEMPREF = 5; // record + 1 of a folio this thread holds a transient reference on (fault path)
-export const T_L0 = 6; // locals of the running program
+export const T_QPOS = 6; // while sleeping on a DAX entry: exclusive waiters queued ahead of it (0 = the head)
+export const T_L0 = 7; // locals of the running program
 export const THREAD_LOCALS = 8;
 export const THREAD_WORDS = T_L0 + THREAD_LOCALS;
 

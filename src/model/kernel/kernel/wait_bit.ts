@@ -6,7 +6,7 @@
 // waker that use different addresses for the same object never meet (spec S9).
 
 import type { Kernel } from '../../kernel.js';
-import { S_RUNNABLE, S_SLEEPING, T_KEY, T_STATUS } from '../../state.js';
+import { S_RUNNABLE, S_SLEEPING, T_KEY, T_QPOS, T_STATUS } from '../../state.js';
 
 const KIND_SHIFT = 28;
 /** wait_var_event(page, ...): the struct page (head page of the folio). */
@@ -50,17 +50,31 @@ export function wake_up_var(k: Kernel, key: number, caller: string): number {
 }
 
 /**
+ * A thread about to sleep on `key`: a DAX entry waiter is exclusive and joins
+ * the tail of the entry's queue (prepare_to_wait_exclusive adds at the tail),
+ * so it records how many waiters of that entry are ahead of it.
+ */
+export function queueExclusive(k: Kernel, t: number, key: number): void {
+  if (key >>> KIND_SHIFT !== 3) return;
+  let ahead = 0;
+  for (const u of k.L.threads) if (u.id !== t && k.m[u.off + T_STATUS] === S_SLEEPING && k.m[u.off + T_KEY] === key) ahead++;
+  k.set(k.L.threads[t].off + T_QPOS, ahead);
+}
+
+/**
  * dax_wake_entry(): WAKE_ALL wakes every waiter; WAKE_NEXT wakes one exclusive
- * waiter. Every DAX entry waiter in this model is exclusive; of several, the
- * lowest-numbered thread is woken (the kernel wakes in queue order).
+ * waiter, the head of the queue (the one that slept first), and the others
+ * move up. A woken waiter has left the queue (autoremove_wake_function); if it
+ * must sleep again it queues at the tail.
  */
 export function dax_wake_entry(k: Kernel, file: number, index: number, all: boolean): void {
   const key = keyEntry(file, index);
   for (const t of k.L.threads) {
-    if (k.m[t.off + T_STATUS] === S_SLEEPING && k.m[t.off + T_KEY] === key) {
+    if (k.m[t.off + T_STATUS] !== S_SLEEPING || k.m[t.off + T_KEY] !== key) continue;
+    if (all || k.m[t.off + T_QPOS] === 0) {
       k.set(t.off + T_STATUS, S_RUNNABLE);
       k.set(t.off + T_KEY, 0);
-      if (!all) return;
-    }
+      k.set(t.off + T_QPOS, 0);
+    } else k.set(t.off + T_QPOS, k.m[t.off + T_QPOS] - 1);
   }
 }
