@@ -118,7 +118,7 @@ export function buildLayout(scn: Scenario): Layout {
     }
 
   const fileIdOf = (name: string) => files.findIndex((f) => f.name === name);
-  const threads: ThreadInfo[] = scn.threads.map((t, id) => ({ id, name: t.name, process: procNames.indexOf(t.process), off: 0, opFiles: t.steps.map((s) => openedFiles(s).map(fileIdOf)) }));
+  const threads: ThreadInfo[] = scn.threads.map((t, id) => ({ id, name: t.name, process: procNames.indexOf(t.process), off: 0, opFiles: t.steps.map((s) => openedFiles(s).map(fileIdOf)), opFault: t.steps.map(() => null) }));
   const refs: RefInfo[] = [];
   for (const { step: s } of steps) if (s.op === 'gup') refs.push({ id: refs.length, name: s.as, maxPages: pagesUp(s.len), off: 0 });
 

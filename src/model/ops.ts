@@ -134,6 +134,8 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         b.mark(loop);
         emitHandleMmFault(b, { v, pLocal: P, write: s.write, done: next, err: b.end, fileBacked: L.regions[r].kind === 'file' });
         b.mark(next);
+        // between the first step of a fault and `next` the thread is inside the fault, under the VMA's read lock
+        L.threads[t].opFault[index] = { region: r, lo: loop.pc, hi: next.pc };
         b.localStep('(scenario)', 'touch: next page', (k, t2) => {
           const o = k.L.threads[t2].off + P;
           k.add(o, 1);

@@ -220,6 +220,11 @@ export interface ThreadInfo {
   off: number;
   /** opFiles[i]: the files operation i holds open (an fd or a path reference) while it runs, by id. */
   opFiles: number[][];
+  /**
+   * opFault[i]: for a `touch`, the region its page faults map and the pcs strictly between which
+   * the thread is inside one fault (set when the programs are built); null otherwise.
+   */
+  opFault: ({ region: number; lo: number; hi: number } | null)[];
 }
 
 export interface Layout {

@@ -4,7 +4,7 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, NEXT, fail } from '../../program.js';
 import {
-  type VmaInfo, D_ALIVE, E_PRESENT, E_TABLE, F_MAPPED, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, V_ANON_VMA, V_PRESENT,
+  type VmaInfo, D_ALIVE, E_PRESENT, E_TABLE, F_MAPPED, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, S_DONE, T_OP, T_PC, T_STATUS, V_ANON_VMA, V_PRESENT,
 } from '../../state.js';
 import { EINVAL, ENXIO, EOPNOTSUPP } from '../../errno.js';
 import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
@@ -62,11 +62,29 @@ export function emitMmap(b: Builder, v: VmaInfo): void {
   });
 }
 
+/**
+ * A user page fault holds its VMA's read lock (lock_vma_under_rcu, or mmap_read_lock
+ * in lock_mm_and_find_vma; arch/x86/mm/fault.c) from the page-table walk to its end,
+ * waits included. munmap, fork and exit_mmap write-lock the VMAs they change
+ * (vma_start_write waits for readers), so none of them runs in the middle of a fault
+ * of the process on such a VMA (region -1: any). exit_mmap, in the kernel, even waits
+ * for the other threads to go (mmput); a fault in progress finishes first either way.
+ */
+function faultInFlight(k: Kernel, proc: number, region: number): boolean {
+  for (const T of k.L.threads) {
+    if (T.process !== proc || k.m[T.off + T_STATUS] === S_DONE) continue;
+    const f = T.opFault[k.m[T.off + T_OP]];
+    const pc = k.m[T.off + T_PC];
+    if (f && (region < 0 || f.region === region) && pc > f.lo && pc < f.hi) return true;
+  }
+  return false;
+}
+
 /** munmap(2): do_vmi_munmap: zap the range, shrink or remove the VMA. */
 export function emitMunmap(b: Builder, v: VmaInfo, p0: number, n: number): void {
   b.step('do_vmi_munmap', 'mmap_write_lock, zap the range, shrink the VMA', (k, t) => {
     const R = k.L.regions[v.region];
-    if (!mmap_write_lock(k, v.process, t)) return BLOCKED;
+    if (faultInFlight(k, v.process, v.region) || !mmap_write_lock(k, v.process, t)) return BLOCKED;
     if (!k.m[v.off + V_PRESENT]) {
       mmap_write_unlock(k, v.process);
       return NEXT;
@@ -98,7 +116,7 @@ export function emitMunmap(b: Builder, v: VmaInfo, p0: number, n: number): void 
 /** fork(2): dup_mmap copies every VMA; copy_page_range copies PTEs only where vma_needs_copy. */
 export function emitFork(b: Builder, parent: number, child: number): void {
   b.step('dup_mmap', 'copy the VMAs (and, where needed, the page tables) to the child', (k, t) => {
-    if (!mmap_write_lock(k, parent, t)) return BLOCKED;
+    if (faultInFlight(k, parent, -1) || !mmap_write_lock(k, parent, t)) return BLOCKED;
     const P = k.L.processes[parent];
     const C = k.L.processes[child];
     for (const v of k.L.vmas) {
@@ -129,7 +147,7 @@ export function emitFork(b: Builder, parent: number, child: number): void {
 /** exit(2): exit_mmap tears down every VMA. */
 export function emitExit(b: Builder, proc: number): void {
   b.step('exit_mmap', 'unmap and free every VMA', (k, t) => {
-    if (!mmap_write_lock(k, proc, t)) return BLOCKED;
+    if (faultInFlight(k, proc, -1) || !mmap_write_lock(k, proc, t)) return BLOCKED;
     for (const v of k.L.vmas) if (v.process === proc && k.m[v.off + V_PRESENT]) dropVma(k, v);
     k.set(k.L.processes[proc].off + P_ALIVE, 2);
     mmap_write_unlock(k, proc);
