@@ -5,7 +5,7 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail, onOldScheme, sleepOn } from '../../program.js';
 import {
-  type VmaInfo, F_DIRTY_INODE, F_ISIZE, F_NRPAGES, F_MAPPED, MAPPING_DAX_SHARED, PMD_NR, PMD_ORDER,
+  type VmaInfo, D_ALIVE, F_DIRTY_INODE, F_ISIZE, F_NRPAGES, F_MAPPED, MAPPING_DAX_SHARED, PMD_NR, PMD_ORDER,
   R_HEAD, R_INDEX, R_MAPPING, R_ORDER, R_REF, R_GEN, R_USERS, T_TEMPREF, X_DIRTY, X_EMPTY, X_LOCKED, X_PMD, X_TOWRITE, X_ZERO,
   mkXa, xaRec, E_PRESENT, E_TABLE, E_WRITE, E_DIRTY, E_ZERO, E_ANON, mkLeaf, V_ANON_VMA, P_RSS_ANON, P_RSS_FILE, leafRec,
   E_DEVMAP, E_SPECIAL, GL_HUGE_ZERO_MAPPING, GL_ZERO_MAPPING,
@@ -350,6 +350,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
     if (R.hasPmd && pm & E_PRESENT && !(pm & E_TABLE)) return unlockEntryAnd(k, file, slot, s.done, unlockFs, t); // raced with a PMD fault: NOPAGE
     const cow = s.write && !R.shared;
     let r = fileBlock(k, file, index);
+    if (deviceGone(k, file, r, s.write)) return failUnlockEntry(k, t, file, slot, SIGBUS, unlockFs);
     if (cow) return dax_fault_cow_page(k, t, s, file, slot, r, unlockFs);
     if (r < 0 && !s.write) {
       // dax_load_hole: zero entry and a special PTE of the zero page
@@ -439,6 +440,19 @@ function cowBlock(k: Kernel, f: number, index: number, old: number): number {
 }
 
 /**
+ * A fault on a file whose dax device was removed (kill_dax: !dax_alive). xfs,
+ * the device's holder, was shut down by its notify_failure, so iomap_begin
+ * fails (-EIO) for any fault; ext4 registers no holder and is not told, but
+ * dax_direct_access refuses a dead device (-ENXIO; drivers/dax/super.c) for a
+ * block to map or a hole to fill. Either is VM_FAULT_SIGBUS (dax_fault_return);
+ * a read of a hole on ext4 still maps the zero page, which needs no pmem.
+ */
+function deviceGone(k: Kernel, file: number, block: number, write: boolean): boolean {
+  const D = k.L.devices[k.L.files[file].device];
+  return !k.m[D.off + D_ALIVE] && (D.fs === 'xfs' || block >= 0 || write);
+}
+
+/**
  * dax_fault_cow_page (fs/dax.c) + finish_fault: a write fault on a private
  * mapping copies into a new anonymous page. The DAX entry (empty if it was
  * new) is left in place, unlocked; no DAX folio reference is involved.
@@ -500,6 +514,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
       return s.pte.pc;
     }
     let first = fileBlock(k, file, index);
+    if (deviceGone(k, file, first, s.write)) return fallbackLocked.pc; // the PTE fault then fails too
     if (first < 0 && s.write) {
       // a write into a hole: iomap_begin(IOMAP_WRITE, PMD_SIZE) allocates the whole 2 MiB as one extent
       for (let j = 1; j < PMD_NR; j++) if (fileBlock(k, file, index + j) >= 0) return fallbackLocked.pc;
