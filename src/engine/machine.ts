@@ -43,6 +43,7 @@ export class Machine {
     const T = this.L.threads[t];
     const st = m[T.off + T_STATUS];
     if (st === S_DONE || st === S_SLEEPING) return false;
+    // 0: not forked yet; an exit marks the process's other threads done, and the exiting one finishes its step
     return m[this.L.processes[T.process].off + P_ALIVE] !== 0;
   }
 

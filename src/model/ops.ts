@@ -6,7 +6,7 @@ import type { Kernel } from './kernel.js';
 import { BLOCKED, Builder, Label, NEXT, Program, fail } from './program.js';
 import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, PAGE_SIZE, RG_FAILED, RG_NONE, R_GEN, R_USERS, pageSpan } from './state.js';
 import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
-import { emitMmap, emitMunmap, emitFork, emitExit } from './kernel/mm/mmap.js';
+import { emitMmap, emitMunmap, emitFork, emitExit, type Orphan, type Orphans } from './kernel/mm/mmap.js';
 import { emitHandleMmFault } from './kernel/mm/fault.js';
 import { emitGup, releaseRef } from './kernel/mm/gup.js';
 import { emitTruncate, emitPunchHole, emitUnlink, emitUnmount, emitWrite, emitReflink, emitRemoveDevice, emitEvict, emitLookup, firstEvictable, evictable } from './kernel/fs/xfs.js';
@@ -40,6 +40,39 @@ function fsOfStep(L: Layout, s: Step): 'xfs' | 'ext4' {
   if (fs) return fs;
   const all = new Set(L.devices.filter((d) => d.type === 'fsdax').map((d) => d.fs));
   return all.size === 1 ? [...all][0] : 'xfs';
+}
+
+/**
+ * What an exit leaves undone, for the steps that wait on it: per other thread of the
+ * process and per step of it, the regions and references the step would create and the
+ * threads of a process it would fork (with all that those would create). exit_group
+ * kills the threads, so those regions and references never come (their waiters skip, as
+ * for a failed mmap or GUP) and those processes never start.
+ */
+function orphansOfExit(scn: Scenario, L: Layout, t: number): Orphans {
+  const proc = L.threads[t].process;
+  const addStep = (step: Step, into: Orphan) => {
+    if (step.op === 'mmap') into.regions.push(regionId(L, step.as));
+    if (step.op === 'gup') into.refs.push(refOf(L, step.as).off);
+    if (step.op === 'fork') {
+      const child = L.processes.findIndex((p) => p.name === step.child);
+      for (const T of L.threads) {
+        if (T.process !== child) continue;
+        into.threads.push(T.id);
+        for (const x of scn.threads[T.id].steps) addStep(x, into);
+      }
+    }
+  };
+  return L.threads
+    .filter((T) => T.id !== t && T.process === proc)
+    .map((T) => ({
+      thread: T.id,
+      made: scn.threads[T.id].steps.map((step) => {
+        const o: Orphan = { regions: [], refs: [], threads: [] };
+        addStep(step, o);
+        return o;
+      }),
+    }));
 }
 
 function regionId(L: Layout, name: string): number {
@@ -182,7 +215,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         break;
       }
       case 'exit':
-        emitExit(b, proc);
+        emitExit(b, proc, orphansOfExit(scn, L, t));
         emitEvict(b, (k, t2) => firstEvictable(k, t2));
         break;
       case 'truncate':

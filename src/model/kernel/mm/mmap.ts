@@ -4,7 +4,7 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, NEXT, fail } from '../../program.js';
 import {
-  type VmaInfo, D_ALIVE, E_PRESENT, E_TABLE, F_MAPPED, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, S_DONE, T_OP, T_PC, T_STATUS, V_ANON_VMA, V_PRESENT,
+  type VmaInfo, D_ALIVE, E_PRESENT, E_TABLE, F_MAPPED, G_FAILED, G_NONE, G_STATE, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, RG_NONE, S_DONE, T_OP, T_PC, T_STATUS, V_ANON_VMA, V_PRESENT,
 } from '../../state.js';
 import { EINVAL, ENXIO, EOPNOTSUPP } from '../../errno.js';
 import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
@@ -145,9 +145,32 @@ export function emitFork(b: Builder, parent: number, child: number): void {
 }
 
 /** exit(2): exit_mmap tears down every VMA. */
-export function emitExit(b: Builder, proc: number): void {
+/** What one step would create: regions, references (their offsets) and the threads of a process it forks. */
+export interface Orphan { regions: number[]; refs: number[]; threads: number[] }
+/** What an exit leaves undone (ops.ts orphansOfExit): per other thread of the process, per step. */
+export type Orphans = { thread: number; made: Orphan[] }[];
+
+/** exit(2) of process `proc`: exit_mmap, after the other threads are killed (see the step). */
+export function emitExit(b: Builder, proc: number, orphans: Orphans): void {
   b.step('exit_mmap', 'unmap and free every VMA', (k, t) => {
-    if (faultInFlight(k, proc, -1) || !mmap_write_lock(k, proc, t)) return BLOCKED;
+    // exit_group kills the other threads (zap_other_threads); each dies when it leaves the kernel, and
+    // exit_mmap runs once the last user of the mm is gone (mmput): a system call or fault a sibling is
+    // in (pc past its first action) finishes first; the siblings' later steps never run
+    for (const T of k.L.threads) if (T.id !== t && T.process === proc && k.m[T.off + T_STATUS] !== S_DONE && k.m[T.off + T_PC] !== 0) return BLOCKED;
+    if (!mmap_write_lock(k, proc, t)) return BLOCKED;
+    // the killed threads' remaining steps never run: what they would have mapped or pinned fails for its waiters
+    const undone = (o: Orphan) => {
+      for (const r of o.regions) if (k.m[k.L.regionStateOff + r] === RG_NONE) k.set(k.L.regionStateOff + r, RG_FAILED);
+      for (const g of o.refs) if (k.m[g + G_STATE] === G_NONE) k.set(g + G_STATE, G_FAILED);
+      for (const u of o.threads) if (k.m[k.L.threads[u].off + T_STATUS] !== S_DONE) k.set(k.L.threads[u].off + T_STATUS, S_DONE);
+    };
+    for (const s of orphans) {
+      const T = k.L.threads[s.thread];
+      if (k.m[T.off + T_STATUS] === S_DONE) continue;
+      for (let j = k.m[T.off + T_OP]; j < s.made.length; j++) undone(s.made[j]);
+      k.set(T.off + T_STATUS, S_DONE);
+      k.note('zap_other_threads', `thread ${T.name} killed before its step ${k.m[T.off + T_OP] + 1}`);
+    }
     for (const v of k.L.vmas) if (v.process === proc && k.m[v.off + V_PRESENT]) dropVma(k, v);
     k.set(k.L.processes[proc].off + P_ALIVE, 2);
     mmap_write_unlock(k, proc);
