@@ -186,10 +186,15 @@ export function checkInvariants(k: Kernel): Violation[] {
       if (!x || x & (X_ZERO | X_EMPTY)) continue;
       const h = xaRec(x);
       const order = x & X_PMD ? 9 : 0;
-      if (!k.old && (m[k.r(h) + R_HEAD] !== h || m[k.r(h) + R_ORDER] !== order))
-        out.push({ id: 'folio-order-mismatch', message: `${F.name}@${i * 4096}: entry of order ${order} but ${name(k, h)} has order ${m[k.r(h) + R_ORDER]}` });
+      if (!k.old && (m[k.r(h) + R_HEAD] !== h || m[k.r(h) + R_ORDER] !== order)) {
+        const head = m[k.r(h) + R_HEAD];
+        const what = head !== h ? `is a page of the order-${m[k.r(head) + R_ORDER]} folio at ${name(k, head)}` : `has order ${m[k.r(h) + R_ORDER]}`;
+        out.push({ id: 'folio-order-mismatch', message: `${F.name}@${i * 4096}: entry of order ${order} but ${name(k, h)} ${what}` });
+      }
+      // old scheme: each page is associated; new: the entry's folio (dax_to_folio), which may be larger than the entry
       const pages = k.old ? 1 << order : 1;
-      for (let j = 0; j < pages; j++) { assoc[h + j]++; owner[h + j] = F.id; }
+      const at = k.old ? h : m[k.r(h) + R_HEAD];
+      for (let j = 0; j < pages; j++) { assoc[at + j]++; owner[at + j] = F.id; }
     }
   }
   for (let li = 0; li < live.length; li++) {

@@ -60,7 +60,7 @@ function entryPages(x: number): number {
 
 /** dax_folio_init (fs/dax.c, new): make a compound folio of the entry's order (prep_compound_page). */
 function dax_folio_init(k: Kernel, x: number): void {
-  const h = xaRec(x);
+  const h = folioOf(k, xaRec(x)); // dax_to_folio: the folio the entry's pfn is in
   const order = entryOrder(x);
   if (k.m[k.r(h) + R_ORDER] !== 0) k.warn('warn-dax-folio-init-large', 'dax_folio_init', `folio rec${h} is already large`);
   if (order > 0) {
@@ -123,7 +123,10 @@ export function dax_associate_entry(k: Kernel, f: number, x: number, index: numb
     }
     return;
   }
-  const o = k.r(h);
+  // dax_to_folio(entry): the folio the entry's pfn belongs to, which is larger than the entry
+  // when a PTE entry of one file maps a page of a folio another file maps with a PMD
+  const hf = folioOf(k, h);
+  const o = k.r(hf);
   const isShared = k.m[o + R_MAPPING] === 0 && k.m[o + R_INDEX] > 0;
   if (shared && (k.m[o + R_MAPPING] !== 0 || isShared)) {
     if (k.m[o + R_MAPPING] !== 0) {
@@ -131,15 +134,16 @@ export function dax_associate_entry(k: Kernel, f: number, x: number, index: numb
       k.set(o + R_MAPPING, 0);
       k.set(o + R_INDEX, 1);
     }
-    if (!k.m[o + R_INDEX]) k.warn('warn-dax-associate-entry-share', 'dax_associate_entry', `folio rec${h} has share 0`);
+    if (!k.m[o + R_INDEX]) k.warn('warn-dax-associate-entry-share', 'dax_associate_entry', `folio rec${hf} has share 0`);
     if (entryOrder(x) !== k.m[o + R_ORDER])
       k.warn('warn-dax-associate-entry-order', 'dax_associate_entry', `entry order ${entryOrder(x)} != folio order ${k.m[o + R_ORDER]}`);
     k.add(o + R_INDEX, 1);
   } else {
-    if (k.m[o + R_MAPPING]) k.warn('warn-dax-associate-entry-mapping-set', 'dax_associate_entry', `folio rec${h} already has a mapping`);
+    if (k.m[o + R_MAPPING]) k.warn('warn-dax-associate-entry-mapping-set', 'dax_associate_entry', `folio rec${hf} already has a mapping`);
     dax_folio_init(k, x);
-    k.set(o + R_MAPPING, f + 1);
-    k.set(o + R_INDEX, index);
+    const fo = k.r(folioOf(k, h)); // dax_to_folio again: the folio dax_folio_init made
+    k.set(fo + R_MAPPING, f + 1);
+    k.set(fo + R_INDEX, index);
   }
 }
 
@@ -172,7 +176,7 @@ export function dax_disassociate_entry(k: Kernel, f: number, x: number, trunc: b
   }
   const h = xaRec(x);
   if (!k.old) {
-    dax_folio_put(k, h);
+    dax_folio_put(k, folioOf(k, h));
     return;
   }
   for (let j = 0; j < entryPages(x); j++) {
