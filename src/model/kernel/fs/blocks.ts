@@ -47,20 +47,26 @@ export function allocBlock(k: Kernel, f: number, i: number, caller: string): num
 export function allocPmdExtent(k: Kernel, f: number, i: number, caller: string): number {
   const F = k.L.files[f];
   const d = k.L.devices[F.device];
-  const first = Math.ceil(d.firstDataBlock / PMD_NR) * PMD_NR;
-  for (let b = first; b + PMD_NR <= d.nrecs; b += PMD_NR) {
+  const b = freePmdRun(k, F.device);
+  if (b < 0) return -1;
+  for (let j = 0; j < PMD_NR; j++) {
+    const o = k.r(d.recBase + b + j);
+    k.set(o + R_USERS, 1);
+    k.add(o + R_GEN, 1);
+    k.set(F.extOff + i + j, d.recBase + b + j + 1);
+  }
+  k.set(F.off + F_META_DIRTY, 1);
+  k.note(caller, `blocks ${b}..${b + PMD_NR - 1} of ${d.name} (one aligned 2 MiB extent) allocated to ${F.name}@${i * 4096}`);
+  return d.recBase + b;
+}
+
+/** The lowest 2 MiB-aligned run of free blocks of device `dev` (its first block), or -1. */
+export function freePmdRun(k: Kernel, dev: number): number {
+  const d = k.L.devices[dev];
+  for (let b = Math.ceil(d.firstDataBlock / PMD_NR) * PMD_NR; b + PMD_NR <= d.nrecs; b += PMD_NR) {
     let free = true;
     for (let j = 0; j < PMD_NR && free; j++) if (k.m[k.r(d.recBase + b + j) + R_USERS] !== 0) free = false;
-    if (!free) continue;
-    for (let j = 0; j < PMD_NR; j++) {
-      const o = k.r(d.recBase + b + j);
-      k.set(o + R_USERS, 1);
-      k.add(o + R_GEN, 1);
-      k.set(F.extOff + i + j, d.recBase + b + j + 1);
-    }
-    k.set(F.off + F_META_DIRTY, 1);
-    k.note(caller, `blocks ${b}..${b + PMD_NR - 1} of ${d.name} (one aligned 2 MiB extent) allocated to ${F.name}@${i * 4096}`);
-    return d.recBase + b;
+    if (free) return b;
   }
   return -1;
 }

@@ -18,7 +18,7 @@ import { insert_pfn, insert_page_into_pte_locked } from '../mm/memory.js';
 import { set_huge_zero_pmd, vmf_insert_folio_huge, vmf_insert_pfn_huge, zap_huge } from '../mm/huge_memory.js';
 import { pmdAt, pteAt, region, vmasOfFile, covers, coversAligned } from '../mm/pgtable.js';
 import { unmap_mapping_pages } from '../mm/unmap.js';
-import { allocBlock, allocPmdExtent, fileBlock, iomapAllocator, releaseBlock } from './blocks.js';
+import { allocBlock, allocPmdExtent, fileBlock, freePmdRun, iomapAllocator, releaseBlock } from './blocks.js';
 import { invalidate_lock, invalidate_lock_shared, invalidate_unlock, invalidate_unlock_shared } from './locks.js';
 import { dax_fault_is_synchronous, emitDaxFinishSyncFault, needDsync } from './dax_sync.js';
 
@@ -538,10 +538,18 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
     for (let j = 1; j < PMD_NR; j++) if (fileBlock(k, file, index + j) !== first + j) return fallbackLocked.pc;
     if (k.L.recPfn[first] % PMD_NR !== 0) return fallbackLocked.pc;
     // IOMAP_F_SHARED: xfs_reflink_trim_around_shared ends the mapping where sharing changes,
-    // so a 2 MiB mapping is shared or not as a whole. A write would CoW 2 MiB (PTE size here).
+    // so a 2 MiB mapping is shared or not as a whole
     const shared = k.m[k.r(first) + R_USERS] > 1;
     for (let j = 1; j < PMD_NR; j++) if (k.m[k.r(first + j) + R_USERS] > 1 !== shared) return fallbackLocked.pc;
-    if (shared && s.write) return fallbackLocked.pc;
+    if (shared && s.write) {
+      // xfs_reflink_allocate_cow for the whole 2 MiB (an aligned extent, or the PTE fault CoWs 4K),
+      // dax_iomap_copy_around, remapped by xfs_reflink_end_cow
+      if (freePmdRun(k, k.L.files[file].device) < 0) return fallbackLocked.pc;
+      const old = first;
+      for (let j = 0; j < PMD_NR; j++) releaseBlock(k, file, index + j, 'xfs_reflink_end_cow');
+      first = allocPmdExtent(k, file, index, 'xfs_reflink_allocate_cow');
+      k.note('dax_iomap_copy_around', `copied blocks ${k.L.recPfn[old]}.. to ${k.L.recPfn[first]}.. (2 MiB)`);
+    }
     if (dax_fault_is_synchronous(k, s, file)) {
       dax_insert_entry(k, file, slot, index, first, X_PMD, shared, false);
       return needDsync(k, file, slot, sync);
