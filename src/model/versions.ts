@@ -71,6 +71,12 @@ export const FIXES: Fix[] = [
     scheme: 'new',
   },
   {
+    id: 'dax-factor-out-dax-folio-reset-order',
+    title: 'dax: Factor out dax_folio_reset_order() helper',
+    what: "dax_folio_put's last put clears share as well as mapping on order-0 folios too: no stale share from an old index (famfs series, 2026; in 7.3)",
+    scheme: 'new',
+  },
+  {
     id: 'pci-p2pdma-fix-p2pmem-alloc-mmap-warning-condition',
     title: 'PCI/P2PDMA: Fix p2pmem_alloc_mmap() warning condition',
     what: 'the CONFIG_DEBUG_VM check in p2pmem_alloc_mmap expects the new birth refcount 0 instead of WARNing on it (Jan 2026)',
@@ -111,7 +117,7 @@ export const KERNELS: KernelVersion[] = [
   {
     id: 'latest',
     scheme: 'new',
-    fixes: [...SERIES, 'fs-dax-fix-dont-skip-locked-entries', 'mm-huge-memory-dont-mark-refcounted-folios-special', 'pci-p2pdma-fix-p2pmem-alloc-mmap-warning-condition'],
+    fixes: [...SERIES, 'fs-dax-fix-dont-skip-locked-entries', 'mm-huge-memory-dont-mark-refcounted-folios-special', 'pci-p2pdma-fix-p2pmem-alloc-mmap-warning-condition', 'dax-factor-out-dax-folio-reset-order'],
     what: 'new scheme with every later fix in this model (xas_reset, non-special huge entries)',
   },
 ];

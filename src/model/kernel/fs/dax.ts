@@ -83,6 +83,9 @@ export function dax_folio_put(k: Kernel, h: number): number {
   const ref = shared ? k.add(o + R_INDEX, -1) : 0;
   if (ref) return ref;
   k.set(o + R_MAPPING, 0);
+  // dax_folio_reset_order (2026) clears share, the union with index, on an order-0 folio too;
+  // before it, an order-0 folio kept the index of its last single-owner association
+  if (k.fix('dax-factor-out-dax-folio-reset-order')) k.set(o + R_INDEX, 0);
   const order = k.m[o + R_ORDER];
   if (!order) return 0;
   for (let j = 0; j < 1 << order; j++) {
