@@ -4,7 +4,7 @@ import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail } from '../../program.js';
 import {
   type VmaInfo, type RefInfo, E_ANON, E_DEVMAP, E_SPECIAL, E_WRITE, E_ZERO, G_FLAGS, G_HELD, G_LONGTERM, G_N, G_PAGES, G_PIN,
-  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, R_GEN, R_MAPPING, R_ORDER, R_PIN, T_ERR,
+  G_STATE, G_FAILED, G_GRABBING, GUP_PIN_COUNTING_BIAS, MAPPING_DAX_SHARED, R_GEN, R_MAPPING, R_ORDER, R_PIN, T_ERR,
 } from '../../state.js';
 import { EFAULT, EINVAL, EOPNOTSUPP, EREMOTEIO, SIGBUS, SIGSEGV } from '../../errno.js';
 import { covers, findLeaf, leafPage } from './pgtable.js';
@@ -51,6 +51,19 @@ function gup_fast_folio_allowed(k: Kernel, c: GupCall, h: number): boolean {
 }
 
 /**
+ * gup_must_unshare (mm/internal.h) for a page a read-only PTE maps: a FOLL_PIN
+ * without FOLL_WRITE of an anonymous page that is not PageAnonExclusive must
+ * first unshare it. No DAX page is anonymous, but the old scheme's
+ * PAGE_MAPPING_DAX_SHARED is (void *)0x1, PAGE_MAPPING_ANON's bit, so PageAnon()
+ * is true for a reflink-shared page and the pin asks for an unshare fault,
+ * which sanitize_fault_flags drops on a shared mapping: __get_user_pages retries
+ * forever (observed on 6.12.115 with `daxref oracle`; 6.15 has no such tag).
+ */
+function gup_must_unshare(k: Kernel, c: GupCall, page: number, pteWritable: boolean): boolean {
+  return k.old && c.pin && !c.write && !pteWritable && k.m[k.r(page) + R_MAPPING] === MAPPING_DAX_SHARED;
+}
+
+/**
  * try_grab_folio (mm/gup.c): FOLL_GET +1; FOLL_PIN +1024 on a small folio, +1
  * and _pincount +1 on a large one. The reference lists the device pages it
  * holds (an anonymous CoW copy it grabs is no ZONE_DEVICE page: not listed).
@@ -93,6 +106,7 @@ export function emitGup(b: Builder, c: GupCall): void {
   const follow = new Label();
   const failed = new Label();
   const done = new Label();
+  const unshareForever = new Label();
   const fn = c.pin ? 'pin_user_pages' : 'get_user_pages';
   // local: the reference's words are this thread's own until it grabs a page (a reader sees no pages either way)
   b.localStep(fn, 'start', (k, t) => {
@@ -126,8 +140,8 @@ export function emitGup(b: Builder, c: GupCall): void {
           if (!(l.e & E_DEVMAP)) break;
           if (c.longterm) break;
           if (!get_dev_pagemap(k, k.L.recDevice[page])) break;
-          // only the PTE path asks gup_fast_folio_allowed (the devmap PMD/PUD leaves do not)
-          const allowed = l.level !== 'pte' || gup_fast_folio_allowed(k, c, folioOf(k, page));
+          // only the PTE path asks gup_fast_folio_allowed and gup_must_unshare (the devmap PMD/PUD leaves do not)
+          const allowed = l.level !== 'pte' || (gup_fast_folio_allowed(k, c, folioOf(k, page)) && !gup_must_unshare(k, c, page, !!(l.e & E_WRITE)));
           if (allowed) try_grab_folio(k, c, page, 'try_grab_folio_fast');
           put_dev_pagemap(k, k.L.recDevice[page]);
           if (!allowed) break;
@@ -174,11 +188,19 @@ export function emitGup(b: Builder, c: GupCall): void {
         if (!get_dev_pagemap(k, k.L.recDevice[page])) return fail(k, t, EFAULT, failed);
         k.set(to + PGMAP, k.L.recDevice[page] + 1);
       }
+      if (l.level === 'pte' && gup_must_unshare(k, c, page, !!(l.e & E_WRITE))) {
+        k.note('follow_page_pte', `page rec${page} is PAGE_MAPPING_DAX_SHARED, which reads as anonymous: -EMLINK, unshare fault`);
+        return unshareForever.pc;
+      }
       try_grab_folio(k, c, page, 'try_grab_folio');
       k.set(to + J, j + 1);
     }
   });
   emitHandleMmFault(b, { v: c.v, pLocal: P, write: c.write, done: follow, err: failed, fileBacked: c.fileBacked });
+  // the 6.12 livelock of gup_must_unshare: each retry faults with FAULT_FLAG_UNSHARE dropped, finds the
+  // page as it was and asks again, holding mmap_lock (only a fatal signal, not modelled, ends it)
+  b.mark(unshareForever);
+  b.step('__get_user_pages', 'faultin_page(FOLL_UNSHARE) is a no-op on a shared mapping: retry (forever)', () => BLOCKED);
   b.mark(failed);
   b.step(fn, 'failed: release the pages grabbed, mmap_read_unlock', (k, t) => {
     const to = k.L.threads[t].off;
