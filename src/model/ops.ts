@@ -4,7 +4,7 @@
 import type { Scenario, Step } from '../scenario/types.js';
 import type { Kernel } from './kernel.js';
 import { BLOCKED, Builder, Label, NEXT, Program, fail } from './program.js';
-import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, PAGE_SIZE, RG_FAILED, RG_NONE, R_GEN, R_USERS, pageSpan } from './state.js';
+import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS, pageSpan } from './state.js';
 import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
 import { emitMmap, emitMunmap, emitFork, emitExit, type Orphan, type Orphans } from './kernel/mm/mmap.js';
 import { emitHandleMmFault } from './kernel/mm/fault.js';
@@ -246,8 +246,8 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         } else {
           // sync_file_range(WAIT_BEFORE | WRITE | WAIT_AFTER): filemap_fdatawrite_range over the
           // range only (WB_SYNC_ALL), no ->fsync and so no log force
-          const offset = s.offset ?? 0;
-          emitWriteback(b, fileId(L, s.file), { first: Math.floor(offset / PAGE_SIZE), end: Math.floor((offset + s.len - 1) / PAGE_SIZE) + 1 });
+          const { first, n } = pageSpan(s.offset ?? 0, s.len);
+          emitWriteback(b, fileId(L, s.file), { first, end: first + n });
         }
         break;
       case 'remove_device': {

@@ -104,6 +104,9 @@ export const T_L0 = 7; // locals of the running program
 export const THREAD_LOCALS = 8;
 export const THREAD_WORDS = T_L0 + THREAD_LOCALS;
 
+/** Is the thread at `off` inside an operation (past its first action: in a system call or fault), in state m? */
+export const inOperation = (m: ArrayLike<number>, off: number): boolean => m[off + T_STATUS] !== S_DONE && m[off + T_PC] !== 0;
+
 export const S_RUNNABLE = 0;
 export const S_SLEEPING = 1; // in wait_var_event / an entry wait: only a wake on T_KEY makes it runnable
 export const S_DONE = 2;

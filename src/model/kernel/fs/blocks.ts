@@ -13,6 +13,12 @@ export function fileBlock(k: Kernel, f: number, i: number): number {
   return k.m[F.extOff + i] - 1;
 }
 
+/** Are file pages [i, i + n) all holes? */
+export function isHole(k: Kernel, f: number, i: number, n: number): boolean {
+  for (let j = 0; j < n; j++) if (fileBlock(k, f, i + j) >= 0) return false;
+  return true;
+}
+
 /** The function that allocates a hole's block for a DAX fault or write on this step's filesystem (the name allocBlock reports). */
 export const iomapAllocator = (b: Builder): string => b.byFs('xfs_iomap_write_direct', 'ext4_iomap_alloc');
 

@@ -18,7 +18,7 @@ import { insert_pfn, insert_page_into_pte_locked } from '../mm/memory.js';
 import { set_huge_zero_pmd, vmf_insert_folio_huge, vmf_insert_pfn_huge, zap_huge } from '../mm/huge_memory.js';
 import { pmdAt, pteAt, region, vmasOfFile, covers, coversAligned } from '../mm/pgtable.js';
 import { unmap_mapping_pages } from '../mm/unmap.js';
-import { allocBlock, allocPmdExtent, fileBlock, freePmdRun, iomapAllocator, releaseBlock } from './blocks.js';
+import { allocBlock, allocPmdExtent, fileBlock, freePmdRun, iomapAllocator, isHole, releaseBlock } from './blocks.js';
 import { invalidate_lock, invalidate_lock_shared, invalidate_unlock, invalidate_unlock_shared } from './locks.js';
 import { dax_fault_is_synchronous, emitDaxFinishSyncFault, needDsync } from './dax_sync.js';
 
@@ -522,14 +522,13 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
     }
     let first = fileBlock(k, file, index);
     if (deviceGone(k, file, first, s.write)) return fallbackLocked.pc; // the PTE fault then fails too
+    if (first < 0 && !isHole(k, file, index, PMD_NR)) return fallbackLocked.pc; // partly allocated: no 2 MiB mapping
     if (first < 0 && s.write) {
       // a write into a hole: iomap_begin(IOMAP_WRITE, PMD_SIZE) allocates the whole 2 MiB as one extent
-      for (let j = 1; j < PMD_NR; j++) if (fileBlock(k, file, index + j) >= 0) return fallbackLocked.pc;
       first = allocPmdExtent(k, file, index, allocator);
       if (first < 0) return fallbackLocked.pc;
     }
     if (first < 0) {
-      for (let j = 1; j < PMD_NR; j++) if (fileBlock(k, file, index + j) >= 0) return fallbackLocked.pc;
       // dax_pmd_load_hole: the huge zero folio, no reference
       dax_insert_entry(k, file, slot, index, -1, X_ZERO | X_PMD, false, false);
       if (pm & E_PRESENT) return fallbackLocked.pc;
@@ -867,7 +866,8 @@ export function emitWriteback(b: Builder, file: number, range?: { first: number;
     const end = endOf(k);
     // a PMD entry that starts before the range but covers its first index is in it (a multi-index entry)
     let i = first;
-    if (i < end && k.m[entrySlot(k, file, i)]) i = slotIndex(k, file, entrySlot(k, file, i));
+    const s0 = i < end ? entrySlot(k, file, i) : -1;
+    if (s0 >= 0 && k.m[s0]) i = slotIndex(k, file, s0);
     k.set(k.L.threads[t].off + IDX, i);
     for (; i < end; i++) if (k.m[F.xaOff + i] & X_DIRTY && !(k.m[F.xaOff + i] & X_TOWRITE)) k.set(F.xaOff + i, k.m[F.xaOff + i] | X_TOWRITE);
     return NEXT;

@@ -5,10 +5,10 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, Label, NEXT, fail, onOldScheme } from '../../program.js';
 import {
-  S_DONE, T_OP, T_PC, T_STATUS, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, PMD_NR, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE,
+  T_OP, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, PMD_NR, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE, inOperation,
 } from '../../state.js';
 import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP, EXDEV } from '../../errno.js';
-import { allocBlock, allocPmdExtent, fileBlock, gupHoldersOf, iomapAllocator, releaseBlock } from './blocks.js';
+import { allocBlock, allocPmdExtent, fileBlock, gupHoldersOf, iomapAllocator, isHole, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
 import { generic_remap_checks } from './remap_range.js';
 import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, entrySlot, slotIndex, describeEntry, __dax_invalidate_entry } from './dax.js';
@@ -122,7 +122,7 @@ export function emitEvict(b: Builder, select: (k: Kernel, t: number) => number, 
  */
 export function heldOpen(k: Kernel, f: number, self: number): boolean {
   for (const T of k.L.threads) {
-    if (T.id === self || k.m[T.off + T_STATUS] === S_DONE || k.m[T.off + T_PC] === 0) continue;
+    if (T.id === self || !inOperation(k.m, T.off)) continue;
     if (T.opFiles[k.m[T.off + T_OP]]?.includes(f)) return true;
   }
   return false;
@@ -203,18 +203,19 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
     const r = fileBlock(k, f, i);
     return r < 0 || k.m[k.r(r) + R_USERS] > 1;
   };
+  const lo = Math.floor(offset / 4096);
+  const hi = pagesUp(offset + len);
   b.step('dax_iomap_rw', 'iomap_begin for each page (allocate, CoW), copy the data, extend i_size', (k, t) => {
     const F = k.L.files[f];
-    // invalidate_inode_pages2_range -> __dax_invalidate_entry sleeps on a locked entry of a page
-    // it must drop (a fault in progress maps the old block, then the write drops it)
-    for (let i = Math.floor(offset / 4096); i < pagesUp(offset + len); i++) {
-      const slot = entrySlot(k, f, i);
-      if (remapped(k, i) && k.m[slot] & X_LOCKED) return sleepOn(k, t, keyEntry(f, slotIndex(k, f, slot)), again);
-    }
-    const lo = Math.floor(offset / 4096);
-    const hi = pagesUp(offset + len);
+    // the pages mapped anew, decided before any is allocated
     const todo: number[] = [];
     for (let i = lo; i < hi; i++) if (remapped(k, i)) todo.push(i);
+    // invalidate_inode_pages2_range -> __dax_invalidate_entry sleeps on a locked entry of a page
+    // it must drop (a fault in progress maps the old block, then the write drops it)
+    for (const i of todo) {
+      const slot = entrySlot(k, f, i);
+      if (k.m[slot] & X_LOCKED) return sleepOn(k, t, keyEntry(f, slotIndex(k, f, slot)), again);
+    }
     for (const i of todo) {
       let r = fileBlock(k, f, i);
       const cow = r >= 0 && k.m[k.r(r) + R_USERS] > 1;
@@ -230,10 +231,8 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
         continue;
       }
       // iomap_begin allocates the written range as extents: a whole aligned 2 MiB hole gets one aligned extent
-      if (!cow && i % PMD_NR === 0 && i + PMD_NR <= hi) {
-        let hole = true;
-        for (let j = 0; j < PMD_NR && hole; j++) if (fileBlock(k, f, i + j) >= 0) hole = false;
-        if (hole && allocPmdExtent(k, f, i, allocator) >= 0) {
+      if (!cow && i % PMD_NR === 0 && i + PMD_NR <= hi && isHole(k, f, i, PMD_NR)) {
+        if (allocPmdExtent(k, f, i, allocator) >= 0) {
           invalidateForWrite(k, f, i, slot);
           continue;
         }
@@ -277,11 +276,7 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
   b.step('dax_remap_file_range_prep', 'generic_remap_checks: block-aligned, inside the source, no overlap', (k, t) => {
     const err = generic_remap_checks(k, src, offset, dst, dstOffset, len);
     if (!err) return NEXT;
-    // xfs_reflink_remap_unlock
-    invalidate_unlock(k, a);
-    if (c !== a) invalidate_unlock(k, c);
-    inode_unlock(k, a);
-    if (c !== a) inode_unlock(k, c);
+    xfs_reflink_remap_unlock(k, a, c);
     return fail(k, t, err, b.end);
   });
   const first = Math.floor(dstOffset / 4096);
@@ -299,12 +294,17 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
     const o = Fd.off + F_ISIZE;
     k.set(o, Math.max(k.m[o], dstOffset + len));
     k.note('xfs_reflink_remap_blocks', `${Fd.name}@${dstOffset} now shares ${n} block(s) of ${k.L.files[src].name}@${offset}`);
-    invalidate_unlock(k, a); // xfs_iunlock2_io_mmap
-    if (c !== a) invalidate_unlock(k, c);
-    inode_unlock(k, a);
-    if (c !== a) inode_unlock(k, c);
+    xfs_reflink_remap_unlock(k, a, c);
     return NEXT;
   });
+}
+
+/** xfs_reflink_remap_unlock (fs/xfs/xfs_reflink.c): drop both inodes' MMAPLOCK and IOLOCK (once for one inode). */
+function xfs_reflink_remap_unlock(k: Kernel, a: number, c: number): void {
+  invalidate_unlock(k, a);
+  if (c !== a) invalidate_unlock(k, c);
+  inode_unlock(k, a);
+  if (c !== a) inode_unlock(k, c);
 }
 
 /**

@@ -4,7 +4,7 @@
 import type { Kernel } from '../../kernel.js';
 import { BLOCKED, Builder, NEXT, fail } from '../../program.js';
 import {
-  type VmaInfo, D_ALIVE, E_PRESENT, E_TABLE, F_MAPPED, G_FAILED, G_NONE, G_STATE, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, RG_NONE, S_DONE, T_OP, T_PC, T_STATUS, V_ANON_VMA, V_PRESENT,
+  type VmaInfo, D_ALIVE, E_PRESENT, E_TABLE, F_MAPPED, G_FAILED, G_NONE, G_STATE, P_ALIVE, PMD_NR, RG_FAILED, RG_MADE, RG_NONE, S_DONE, T_OP, T_PC, T_STATUS, V_ANON_VMA, V_PRESENT, inOperation,
 } from '../../state.js';
 import { EINVAL, ENXIO, EOPNOTSUPP } from '../../errno.js';
 import { mmap_write_lock, mmap_write_unlock } from '../fs/locks.js';
@@ -144,7 +144,6 @@ export function emitFork(b: Builder, parent: number, child: number): void {
   });
 }
 
-/** exit(2): exit_mmap tears down every VMA. */
 /** What one step would create: regions, references (their offsets) and the threads of a process it forks. */
 export interface Orphan { regions: number[]; refs: number[]; threads: number[] }
 /** What an exit leaves undone (ops.ts orphansOfExit): per other thread of the process, per step. */
@@ -156,7 +155,7 @@ export function emitExit(b: Builder, proc: number, orphans: Orphans): void {
     // exit_group kills the other threads (zap_other_threads); each dies when it leaves the kernel, and
     // exit_mmap runs once the last user of the mm is gone (mmput): a system call or fault a sibling is
     // in (pc past its first action) finishes first; the siblings' later steps never run
-    for (const T of k.L.threads) if (T.id !== t && T.process === proc && k.m[T.off + T_STATUS] !== S_DONE && k.m[T.off + T_PC] !== 0) return BLOCKED;
+    for (const T of k.L.threads) if (T.id !== t && T.process === proc && inOperation(k.m, T.off)) return BLOCKED;
     if (!mmap_write_lock(k, proc, t)) return BLOCKED;
     // the killed threads' remaining steps never run: what they would have mapped or pinned fails for its waiters
     const undone = (o: Orphan) => {
