@@ -18,11 +18,21 @@ export class Machine {
    * fuseLocal: run a local action and the thread's next one as one atomic step
    * (the default granularity). Off, every action is a step of its own: the
    * checker's --no-por explores that full interleaving space.
+   * fuseMovers (the checker, with partial-order reduction): a lock acquisition
+   * in the middle of an operation (Action.acquire) runs with the thread's next
+   * action too. An acquisition is a right mover (Lipton): whatever another
+   * thread does after it, it could have done before it, with the same effect
+   * (a guard on the lock's own word, which only other acquisitions read, and
+   * they would be blocked; the invariants read no lock word), so no reachable
+   * state, WARN or deadlock is lost, only the states between the two actions.
+   * At an operation's first action it is not a mover: entering the call is
+   * visible (heldOpen reads whether a thread is inside one).
    */
   constructor(
     readonly scenario: Scenario,
     readonly cfg: KernelConfig,
     readonly fuseLocal = true,
+    readonly fuseMovers = false,
   ) {
     this.L = buildLayout(scenario);
     this.programs = labelFor(buildPrograms(scenario, this.L), cfg);
@@ -55,6 +65,8 @@ export class Machine {
 
   /** The last action step() ran (the one that names the atomic step in a trace). */
   lastAction: Action | null = null;
+  /** How many acquisitions the last step ran on past (fuseMovers): it is that many more steps at the simulator's granularity. */
+  moved = 0;
 
   /**
    * Run one atomic step of thread t on k.m: its next action, and the ones after
@@ -68,6 +80,8 @@ export class Machine {
     if (!this.ready(m, t)) return 'blocked';
     const o = this.L.threads[t].off;
     let ran = false;
+    let mover = false; // the action just run was an acquisition fused with this one
+    this.moved = 0;
     for (;;) {
       const op = m[o + T_OP];
       const pc = m[o + T_PC];
@@ -81,6 +95,7 @@ export class Machine {
         return ran ? 'ran' : 'blocked';
       }
       ran = true;
+      if (mover) this.moved++;
       this.lastAction = act;
       const next = r === undefined || r === NEXT ? pc + 1 : r;
       if (m[o + T_STATUS] === S_SLEEPING) {
@@ -95,7 +110,9 @@ export class Machine {
         return 'op-done';
       }
       k.set(o + T_PC, next);
-      if (!act.local || !this.fuseLocal) return 'ran';
+      if (!this.fuseLocal) return 'ran';
+      mover = !act.local && this.fuseMovers && !!act.acquire && pc !== 0;
+      if (!act.local && !mover) return 'ran';
     }
   }
 }

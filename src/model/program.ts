@@ -28,6 +28,12 @@ export interface Action {
    * engines run the thread's next action in the same atomic step.
    */
   local?: boolean;
+  /**
+   * Only takes a sleeping lock (an rwsem as a guard on its own word, plus the
+   * thread's own locals): a right mover (Lipton), so the checker runs the
+   * thread's next action in the same step (Machine's fuseMovers).
+   */
+  acquire?: boolean;
   /** The step's name on kernels where the code it models has another shape (the first that applies). */
   alt?: AltLabel[];
 }
@@ -76,6 +82,11 @@ export class Builder {
   /** Append an action that no other thread can observe (see Action.local). */
   localStep(fn: string, what: string, run: Run, ...alt: AltLabel[]): void {
     this.actions.push(alt.length ? { fn, what, run, local: true, alt } : { fn, what, run, local: true });
+  }
+
+  /** Append an action that only takes a sleeping lock (see Action.acquire). */
+  acquireStep(fn: string, what: string, run: Run, ...alt: AltLabel[]): void {
+    this.actions.push(alt.length ? { fn, what, run, acquire: true, alt } : { fn, what, run, acquire: true });
   }
 
   /** Place a label at the next action. */

@@ -66,7 +66,7 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
   let cfg = configFor(scn, opts);
   if (opts.variant) cfg = opts.variant(cfg);
   const por = opts.por ?? true;
-  const M = new Machine(scn, cfg, por);
+  const M = new Machine(scn, cfg, por, por);
   const symmetry = opts.symmetry ?? true;
   const so = {
     por,
@@ -99,15 +99,32 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
     ...(r.incomplete ? { incomplete: r.incomplete } : {}),
   };
   if (r.violation) {
-    const sim = simulate(scn, { config: cfg, everyAction: !por }, true, r.violation.path);
+    const path = por ? simulatorSteps(M, r.violation.path) : r.violation.path;
+    const sim = simulate(scn, { config: cfg, everyAction: !por }, true, path);
     const last = sim.violations.filter((v) => v.id === r.violation!.id).pop();
     out.violation = {
       invariant: r.violation.id,
       message: last?.message ?? r.violation.message,
       steps: sim.steps.map((s) => `${s.thread}: ${s.fn}: ${s.what}`),
-      consequences: [...new Set(simulate(scn, { config: cfg, everyAction: !por, continueReplay: true }, false, r.violation.path).violations.map((v) => v.id))],
+      consequences: [...new Set(simulate(scn, { config: cfg, everyAction: !por, continueReplay: true }, false, path).violations.map((v) => v.id))],
       trace: toTrace(sim),
     };
+  }
+  return out;
+}
+
+/**
+ * A counterexample's steps at the simulator's granularity: a checker step that
+ * ran on past lock acquisitions (Machine.fuseMovers) is that many more steps
+ * of its thread there, so the trace shows each acquisition and replays with
+ * `daxref run --replay`.
+ */
+function simulatorSteps(M: Machine, path: number[]): number[] {
+  const k = M.kernel(M.initial());
+  const out: number[] = [];
+  for (const t of path) {
+    M.step(k, t);
+    for (let i = 0; i <= M.moved; i++) out.push(t);
   }
   return out;
 }

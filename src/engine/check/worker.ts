@@ -18,7 +18,7 @@ import type { Handed } from './store.js';
 const init = workerData as WorkerInit;
 const W = init.workers;
 const me = init.id;
-const M = new Machine(init.scenario, configFor(init.scenario, init.sim), init.por);
+const M = new Machine(init.scenario, configFor(init.scenario, init.sim), init.por, init.por);
 const table = new SharedFingerprintTable(init.table, init.counts, me);
 const E = new Explorer(M, table, { por: init.por, symmetry: init.symmetry, invariant: init.invariant, worker: me, workers: W });
 

@@ -333,7 +333,7 @@ export function emitDaxPteFault(b: Builder, s: FaultSite): void {
   const unlockFs = new Label();
   const allocator = iomapAllocator(b);
   b.mark(s.pte);
-  b.step(...b.byFs(['xfs_filemap_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)'], ['ext4_dax_huge_fault', 'filemap_invalidate_lock_shared']), (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
+  b.acquireStep(...b.byFs(['xfs_filemap_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)'], ['ext4_dax_huge_fault', 'filemap_invalidate_lock_shared']), (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
   const grab = b.here();
   b.step('grab_mapping_entry', 'lock (or create) the DAX entry of this index', (k, t) => {
     const file = f(k, s.v);
@@ -488,7 +488,7 @@ export function emitDaxPmdFault(b: Builder, s: FaultSite, pmd: Label): void {
   const fallbackLocked = new Label();
   const unlockFs = new Label();
   b.mark(pmd);
-  b.step(...b.byFs(['xfs_filemap_huge_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)'], ['ext4_dax_huge_fault', 'filemap_invalidate_lock_shared']), (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
+  b.acquireStep(...b.byFs(['xfs_filemap_huge_fault', 'xfs_ilock(XFS_MMAPLOCK_SHARED)'], ['ext4_dax_huge_fault', 'filemap_invalidate_lock_shared']), (k) => (invalidate_lock_shared(k, f(k, s.v)) ? NEXT : BLOCKED));
   const grab = b.here();
   b.step('grab_mapping_entry', 'dax_fault_check_fallback, then lock (or create) the PMD entry', (k, t) => {
     const to = k.L.threads[t].off;
@@ -748,7 +748,7 @@ export function emitBreakLayout(b: Builder, o: BreakOpts): void {
   }, { when: (cfg) => onOldScheme(cfg) && !o.final, fn: b.byFs('xfs_break_dax_layouts', 'ext4_break_layouts'), what: '___wait_var_event until the busy page is idle (refcount 1)' });
   const relock = b.here();
   if (o.lock === 'mmaplock') {
-    b.step(...b.byFs(['xfs_wait_dax_page', 'woken: xfs_ilock(XFS_MMAPLOCK_EXCL) again'], ['ext4_wait_dax_page', 'woken: filemap_invalidate_lock again']), (k, t) => (invalidate_lock(k, o.file(k, t), t) ? recheck.pc : BLOCKED));
+    b.acquireStep(...b.byFs(['xfs_wait_dax_page', 'woken: xfs_ilock(XFS_MMAPLOCK_EXCL) again'], ['ext4_wait_dax_page', 'woken: filemap_invalidate_lock again']), (k, t) => (invalidate_lock(k, o.file(k, t), t) ? recheck.pc : BLOCKED));
   } else {
     b.localStep('dax_break_layout_final', 'woken: check again', () => recheck.pc);
   }

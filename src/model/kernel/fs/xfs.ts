@@ -23,8 +23,8 @@ const pagesUp = (bytes: number) => Math.ceil(bytes / 4096);
 
 /** Lock i_rwsem then the invalidate lock (MMAPLOCK) exclusively: xfs_ilock(IOLOCK_EXCL | MMAPLOCK_EXCL). */
 function emitLockInode(b: Builder, f: number): void {
-  b.step(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
-  b.step(...b.byFs(['xfs_ilock', 'XFS_MMAPLOCK_EXCL (invalidate_lock)'], ['filemap_invalidate_lock', 'invalidate_lock']), (k, t) => (invalidate_lock(k, f, t) ? NEXT : BLOCKED));
+  b.acquireStep(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
+  b.acquireStep(...b.byFs(['xfs_ilock', 'XFS_MMAPLOCK_EXCL (invalidate_lock)'], ['filemap_invalidate_lock', 'invalidate_lock']), (k, t) => (invalidate_lock(k, f, t) ? NEXT : BLOCKED));
 }
 function unlockInode(k: Kernel, f: number): void {
   invalidate_unlock(k, f);
@@ -196,7 +196,7 @@ export function emitUnmount(b: Builder, d: number): void {
 /** write(2) on a DAX file (dax_iomap_rw): allocate holes, CoW shared blocks, invalidate stale entries, extend i_size. */
 export function emitWrite(b: Builder, f: number, offset: number, len: number): void {
   const allocator = iomapAllocator(b);
-  b.step(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
+  b.acquireStep(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
   const again = b.here();
   // a page the write maps anew: a hole to allocate, or a shared block to CoW (IOMAP_F_NEW / IOMAP_F_SHARED)
   const remapped = (k: Kernel, i: number) => {
@@ -270,8 +270,8 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
     if (k.L.files[src].device !== k.L.files[dst].device) return fail(k, t, EXDEV, b.end);
     return k.L.devices[k.L.files[src].device].fs === 'xfs' ? NEXT : fail(k, t, EOPNOTSUPP, b.end);
   });
-  b.step('xfs_ilock2_io_mmap', 'i_rwsem of both inodes, in inode order', (k, t) => (inode_lock(k, a, t) ? NEXT : BLOCKED));
-  b.step('xfs_ilock2_io_mmap', 'i_rwsem of the second inode', (k, t) => (a === c || inode_lock(k, c, t) ? NEXT : BLOCKED));
+  b.acquireStep('xfs_ilock2_io_mmap', 'i_rwsem of both inodes, in inode order', (k, t) => (inode_lock(k, a, t) ? NEXT : BLOCKED));
+  b.acquireStep('xfs_ilock2_io_mmap', 'i_rwsem of the second inode', (k, t) => (a === c || inode_lock(k, c, t) ? NEXT : BLOCKED));
   b.scope(() => emitMmaplockTwoInodesAndBreakDaxLayout(b, a, c));
   b.step('dax_remap_file_range_prep', 'generic_remap_checks: block-aligned, inside the source, no overlap', (k, t) => {
     const err = generic_remap_checks(k, src, offset, dst, dstOffset, len);
@@ -361,10 +361,10 @@ export function emitRemoveDevice(b: Builder, d: number): void {
 function emitMmaplockTwoInodesAndBreakDaxLayout(b: Builder, ip1: number, ip2: number): void {
   const fn = 'xfs_mmaplock_two_inodes_and_break_dax_layout';
   const again = b.here();
-  b.step(fn, 'xfs_ilock(ip1, XFS_MMAPLOCK_EXCL)', (k, t) => (invalidate_lock(k, ip1, t) ? NEXT : BLOCKED));
+  b.acquireStep(fn, 'xfs_ilock(ip1, XFS_MMAPLOCK_EXCL)', (k, t) => (invalidate_lock(k, ip1, t) ? NEXT : BLOCKED));
   b.scope(() => emitBreakLayout(b, { file: () => ip1, lock: 'mmaplock', final: false })); // its scan and delete start afresh each round
   if (ip1 === ip2) return;
-  b.step(fn, 'xfs_ilock(ip2, XFS_MMAPLOCK_EXCL) nested', (k, t) => (invalidate_lock(k, ip2, t) ? NEXT : BLOCKED));
+  b.acquireStep(fn, 'xfs_ilock(ip2, XFS_MMAPLOCK_EXCL) nested', (k, t) => (invalidate_lock(k, ip2, t) ? NEXT : BLOCKED));
   const BUSY = b.local();
   const busy = new Label();
   const none = new Label();

@@ -157,7 +157,7 @@ export function emitGup(b: Builder, c: GupCall): void {
     });
   }
   b.mark(slow);
-  b.step('__get_user_pages', 'mmap_read_lock', (k, t) => {
+  b.acquireStep('__get_user_pages', 'mmap_read_lock', (k, t) => {
     if (!mmap_read_lock(k, c.v.process)) return BLOCKED;
     k.set(k.L.threads[t].off + LOCKED, 1);
     return NEXT;
