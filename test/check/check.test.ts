@@ -150,3 +150,11 @@ for (const [name, what] of [['symmetric-faulters.yaml', 'two interchangeable fau
     }
   });
 }
+
+test("a violation's consequences are what comes after it, not what its trace already showed", async () => {
+  // bug 03 on v6.12: the truncate WARNs as it deletes the busy entry, and only then does the DMA hit the freed block
+  const r = await check(join(root, 'races', 'bug03-locked-entry-skipped.yaml'), { kernel: 'v6.12', invariant: 'block-reuse-under-dma' });
+  const shown = r.violation!.trace.states.flatMap((s) => ((s['#meta'] as { violations?: { id: string }[] }).violations ?? []).map((v) => v.id));
+  assert.ok(shown.includes('warn-dax-disassociate-entry-busy'), shown.join(', '));
+  assert.deepEqual(r.violation!.consequences, ['block-reuse-under-dma']);
+});

@@ -54,7 +54,7 @@ export interface CheckResult {
     message: string;
     /** Atomic steps of the counterexample, as `thread: kernel function: what`. */
     steps: string[];
-    /** What the run leads to if it goes on from there (round-robin): every violation id, in order. */
+    /** What the run leads to if it goes on from there (round-robin): every violation id from the violation's step on, in order. */
     consequences: string[];
     /** The same JSON trace as `daxref run --format json`, replayable with `--replay`. */
     trace: ReturnType<typeof toTrace>;
@@ -106,7 +106,8 @@ export async function check(scenario: Scenario | string, opts: CheckOptions = {}
       invariant: r.violation.id,
       message: last?.message ?? r.violation.message,
       steps: sim.steps.map((s) => `${s.thread}: ${s.fn}: ${s.what}`),
-      consequences: [...new Set(simulate(scn, { config: cfg, everyAction: !por, continueReplay: true }, false, path).violations.map((v) => v.id))],
+      // from the violation's step on: what the trace already showed before it is not a consequence
+      consequences: [...new Set(simulate(scn, { config: cfg, everyAction: !por, continueReplay: true }, false, path).violations.filter((v) => v.step >= path.length).map((v) => v.id))],
       trace: toTrace(sim),
     };
   }
