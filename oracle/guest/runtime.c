@@ -222,6 +222,8 @@ static int run_step(const struct dr_step *st)
 	}
 	case DR_MUNMAP:
 		return munmap(region_addr(st->region) + st->offset, st->len) ? errno : 0;
+	case DR_MADVISE:
+		return madvise(region_addr(st->region) + st->offset, st->len, MADV_DONTNEED) ? errno : 0;
 	case DR_TOUCH: {
 		volatile char *a = region_addr(st->region) + st->offset;
 		unsigned long n = st->len ? (st->len + 4095) / 4096 : 1;

@@ -6,7 +6,7 @@
 
 enum dr_op {
 	DR_MMAP, DR_MUNMAP, DR_TOUCH, DR_GUP, DR_UNPIN, DR_DMA_WRITE, DR_FORK, DR_EXIT,
-	DR_TRUNCATE, DR_PUNCH_HOLE, DR_UNLINK, DR_UNMOUNT, DR_REFLINK, DR_WRITE, DR_FSYNC,
+	DR_TRUNCATE, DR_PUNCH_HOLE, DR_UNLINK, DR_UNMOUNT, DR_REFLINK, DR_WRITE, DR_FSYNC, DR_MADVISE,
 	DR_UNSUPPORTED /* remove_device, page_alloc/get/put: the translator skips such scenarios */,
 };
 enum dr_gup_kind { DR_GUP_GET /* vmsplice */, DR_GUP_PIN /* O_DIRECT */, DR_GUP_LONGTERM /* io_uring */ };

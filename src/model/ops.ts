@@ -5,9 +5,10 @@ import type { Scenario, Step } from '../scenario/types.js';
 import type { Kernel } from './kernel.js';
 import { BLOCKED, Builder, Label, NEXT, Program, fail } from './program.js';
 import { type Layout, G_FAILED, G_GRABBING, G_HELD, G_NONE, G_N, G_PAGES, G_STATE, G_RELEASED, RG_FAILED, RG_NONE, R_GEN, R_USERS, pageSpan } from './state.js';
-import { SIGSEGV, EINVAL, EFAULT } from './errno.js';
+import { SIGSEGV, EINVAL, EFAULT, ENOMEM } from './errno.js';
 import { emitMmap, emitMunmap, emitFork, emitExit, type Orphan, type Orphans } from './kernel/mm/mmap.js';
 import { emitHandleMmFault } from './kernel/mm/fault.js';
+import { emitMadviseDontneed } from './kernel/mm/madvise.js';
 import { emitGup, releaseRef } from './kernel/mm/gup.js';
 import { emitTruncate, emitPunchHole, emitUnlink, emitUnmount, emitWrite, emitReflink, emitRemoveDevice, emitEvict, emitLookup, firstEvictable, evictable } from './kernel/fs/xfs.js';
 import { emitWriteback } from './kernel/fs/dax.js';
@@ -36,7 +37,7 @@ function fsOfStep(L: Layout, s: Step): 'xfs' | 'ext4' {
   let fs: 'xfs' | 'ext4' | undefined;
   if ('file' in s && typeof s.file === 'string') fs = ofFile(s.file);
   else if (s.op === 'reflink') fs = ofFile(s.dst);
-  else if (s.op === 'touch' || s.op === 'gup' || s.op === 'munmap') fs = ofRegion(s.at.region);
+  else if (s.op === 'touch' || s.op === 'gup' || s.op === 'munmap' || s.op === 'madvise') fs = ofRegion(s.at.region);
   if (fs) return fs;
   const all = new Set(L.devices.filter((d) => d.type === 'fsdax').map((d) => d.fs));
   return all.size === 1 ? [...all][0] : 'xfs';
@@ -147,6 +148,13 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         else emitMunmap(b, v, s.at.offset / PG, Math.ceil(s.len / PG));
         const R = L.regions[r];
         if (R.kind === 'file') emitEvict(b, (k, t2) => (evictable(k, R.target, t2) ? R.target : -1));
+        break;
+      }
+      case 'madvise': {
+        const { r, v } = vmaFor(s.at.region);
+        needRegion(r);
+        if (!v) b.step('do_madvise', 'no such mapping in this process', (k, t2) => fail(k, t2, ENOMEM, b.end));
+        else emitMadviseDontneed(b, v, s.at.offset / PG, Math.ceil(s.len / PG));
         break;
       }
       case 'touch': {

@@ -157,7 +157,7 @@ export function translate(scn: Scenario): string {
 }
 
 const OP_ENUM: Record<Step['op'], string> = {
-  mmap: 'DR_MMAP', munmap: 'DR_MUNMAP', touch: 'DR_TOUCH', gup: 'DR_GUP', unpin: 'DR_UNPIN', dma_write: 'DR_DMA_WRITE',
+  mmap: 'DR_MMAP', munmap: 'DR_MUNMAP', madvise: 'DR_MADVISE', touch: 'DR_TOUCH', gup: 'DR_GUP', unpin: 'DR_UNPIN', dma_write: 'DR_DMA_WRITE',
   fork: 'DR_FORK', exit: 'DR_EXIT', truncate: 'DR_TRUNCATE', punch_hole: 'DR_PUNCH_HOLE', unlink: 'DR_UNLINK',
   unmount: 'DR_UNMOUNT', reflink: 'DR_REFLINK', write: 'DR_WRITE', fsync: 'DR_FSYNC', remove_device: 'DR_UNSUPPORTED',
   // unsupportedReason() skips scenarios with these
@@ -173,6 +173,7 @@ function stepFields(s: Step, thread: number, label: string, fileIx: (n: string) 
       add('shared', +s.shared); add('sync', +s.sync);
       break;
     case 'munmap':
+    case 'madvise':
       add('region', regions.indexOf(s.at.region)); add('offset', `${s.at.offset}UL`); add('len', `${s.len}UL`);
       break;
     case 'touch':

@@ -67,8 +67,8 @@ export function buildScenario(raw: RawScenario, src: YamlSource): Built {
 function buildStep(raw: RawStep, pos: Step['pos']): Step {
   const body = raw[raw.op] as Record<string, unknown>;
   const step = { op: raw.op, pos, ...(raw.label !== undefined && { label: raw.label }), ...body } as Step;
-  // The kernel rounds mmap/munmap lengths up to whole pages.
-  if (step.op === 'mmap' || step.op === 'munmap') step.len = roundUpToPage(step.len);
+  // The kernel rounds mmap/munmap/madvise lengths up to whole pages.
+  if (step.op === 'mmap' || step.op === 'munmap' || step.op === 'madvise') step.len = roundUpToPage(step.len);
   if (step.op === 'reflink') step.dst_offset ??= step.offset;
   return step;
 }

@@ -105,7 +105,7 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
     if (step.op === 'mmap' && step.file !== undefined) withinDevice(step, 'len', step.file, step.offset + step.len);
   }
 
-  const rangeInRegion = (step: StepOf<'munmap' | 'touch' | 'gup'>): void => {
+  const rangeInRegion = (step: StepOf<'munmap' | 'madvise' | 'touch' | 'gup'>): void => {
     const r = regions.get(step.at.region) ?? failStep(step, 'at', unknown('region', step.at.region, regions, ' (mmap ... as: NAME defines one)'));
     const where = `${step.at.region}+${formatSize(step.at.offset)}`;
     if (step.at.offset >= r.len) failStep(step, 'at', `address ${where} is beyond region '${step.at.region}' (${formatSize(r.len)} long)`);
@@ -146,6 +146,10 @@ export function checkScenario({ scenario: s, pathOf }: Built, src: YamlSource): 
       case 'munmap':
         rangeInRegion(step);
         if (step.at.offset % PAGE_SIZE) failStep(step, 'at', 'munmap address must be page aligned (a multiple of 4K into the region)');
+        break;
+      case 'madvise':
+        rangeInRegion(step);
+        if (step.at.offset % PAGE_SIZE) failStep(step, 'at', 'madvise address must be page aligned (a multiple of 4K into the region)');
         break;
       case 'touch':
       case 'gup':

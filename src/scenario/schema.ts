@@ -103,6 +103,11 @@ export const OP_BODIES = {
     at: address('Start address, `region` or `region+OFFSET`'),
     len: size('Length to unmap; the kernel rounds it up to 4K'),
   }),
+  madvise: obj('madvise', {
+    at: address('Start address, `region` or `region+OFFSET`'),
+    len: size('Length of the range; the kernel rounds it up to 4K'),
+    advice: z.enum(['dontneed']).describe('The advice: dontneed (MADV_DONTNEED: zap the range, keep the mapping), the only one modelled'),
+  }),
   touch: obj('touch', {
     at: address('Address to access, `region` or `region+OFFSET`'),
     write: z.boolean().default(false).describe('Write access (a write fault) rather than a read'),
@@ -156,6 +161,7 @@ export const OP_BODIES = {
 export const OP_DOCS: Record<OpName, string> = {
   mmap: 'mmap() a file on an fsdax device, or a devdax device, as a named region',
   munmap: 'munmap() part or all of a region',
+  madvise: 'madvise(MADV_DONTNEED) part or all of a region: drop its page-table entries, keep the mapping',
   touch: 'Access pages of a region from the CPU (page faults as needed)',
   gup: 'get_user_pages / pin_user_pages on a range, keeping the pages as a named ref',
   unpin: 'Release the pages of a ref (put_page or unpin_user_page)',

@@ -18,7 +18,7 @@ export type PageRef =
   | { kind: 'device'; device: string; pfn: number };
 
 export const OP_NAMES = [
-  'mmap', 'munmap', 'touch', 'gup', 'unpin', 'dma_write', 'fork', 'exit',
+  'mmap', 'munmap', 'madvise', 'touch', 'gup', 'unpin', 'dma_write', 'fork', 'exit',
   'truncate', 'punch_hole', 'unlink', 'unmount', 'reflink', 'write', 'fsync',
   'remove_device', 'page_alloc', 'page_get', 'page_put',
 ] as const;
@@ -33,6 +33,8 @@ export interface MmapStep extends StepBase {
 }
 /** `len` is rounded up to 4K as the kernel does. */
 export interface MunmapStep extends StepBase { op: 'munmap'; at: Address; len: Size }
+/** madvise(MADV_DONTNEED) of a range (the only advice modelled). `len` is rounded up to 4K as the kernel does. */
+export interface MadviseStep extends StepBase { op: 'madvise'; at: Address; len: Size; advice: 'dontneed' }
 /** Fault in every page overlapping [at, at+len). */
 export interface TouchStep extends StepBase { op: 'touch'; at: Address; write: boolean; len: Size }
 /** get_user_pages: pin=false is FOLL_GET, pin=true is FOLL_PIN. */
@@ -62,7 +64,7 @@ export interface PageGetStep extends StepBase { op: 'page_get'; page: PageRef }
 export interface PagePutStep extends StepBase { op: 'page_put'; page: PageRef }
 
 export type Step =
-  | MmapStep | MunmapStep | TouchStep | GupStep | UnpinStep | DmaWriteStep | ForkStep | ExitStep
+  | MmapStep | MunmapStep | MadviseStep | TouchStep | GupStep | UnpinStep | DmaWriteStep | ForkStep | ExitStep
   | TruncateStep | PunchHoleStep | UnlinkStep | UnmountStep | ReflinkStep | WriteStep | FsyncStep
   | RemoveDeviceStep | PageAllocStep | PageGetStep | PagePutStep;
 

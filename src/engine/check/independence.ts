@@ -140,6 +140,10 @@ function footprintOf(scn: Scenario, L: Layout, t: number, s: Step): RawFootprint
       }
       break;
     }
+    case 'madvise': // a zap: drops mapping references and mapcounts of the pages in the range
+      X(`mm:${P}`);
+      pages(s.at.region, s.at.offset, s.len, false);
+      break;
     case 'touch':
       X(`mm:${P}`);
       pages(s.at.region, s.at.offset, s.len, s.write);
