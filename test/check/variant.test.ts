@@ -10,6 +10,7 @@ const tdma = join(import.meta.dirname, '..', '..', '..', 'scenarios', 'truncate-
 test('"a page nobody maps is not busy" lets truncate free a block under DMA, even on latest', async () => {
   const r = await check(tdma, {
     kernel: 'latest',
+    invariant: 'block-reuse-under-dma',
     variant: (cfg) => ({
       ...cfg,
       override: {
@@ -22,8 +23,26 @@ test('"a page nobody maps is not busy" lets truncate free a block under DMA, eve
   });
   assert.equal(r.verdict, 'violation');
   assert.equal(r.violation!.invariant, 'block-reuse-under-dma');
-  // the counterexample is replayed with the variant too: the trace ends at the violation
-  assert.deepEqual(r.violation!.trace.violations.map((v: { id: string }) => v.id), ['block-reuse-under-dma']);
+  // the counterexample is replayed with the variant too: the trace ends at the violation (after
+  // the WARN of the entry's deletion on the way)
+  assert.deepEqual(r.violation!.trace.violations.map((v: { id: string }) => v.id), ['warn-dax-folio-put-split-refcount', 'block-reuse-under-dma']);
+});
+
+test('without an invariant named, the first thing the change breaks on latest is dax_folio_put\'s WARN, then the DMA', async () => {
+  const r = await check(tdma, {
+    kernel: 'latest',
+    variant: (cfg) => ({
+      ...cfg,
+      override: {
+        dax_busy_page: (k, entry, original) => {
+          const page = original(k, entry);
+          return page >= 0 && folio_mapcount(k, folioOf(k, page)) === 0 ? -1 : page;
+        },
+      },
+    }),
+  });
+  assert.equal(r.violation?.invariant, 'warn-dax-folio-put-split-refcount');
+  assert.ok(r.violation!.consequences.includes('block-reuse-under-dma'), r.violation!.consequences.join(', '));
 });
 
 test('an override that delegates to the original changes nothing', async () => {

@@ -84,10 +84,13 @@ export function dax_folio_put(k: Kernel, h: number): number {
   if (ref) return ref;
   k.set(o + R_MAPPING, 0);
   // dax_folio_reset_order (2026) clears share, the union with index, on an order-0 folio too;
-  // before it, an order-0 folio kept the index of its last single-owner association
-  if (k.fix('dax-factor-out-dax-folio-reset-order')) k.set(o + R_INDEX, 0);
+  // before it, an order-0 folio kept the index of its last single-owner association. And its
+  // caller's refcount check now loops over 1 << 0 pages instead of returning early: an order-0
+  // folio that loses its last association while still referenced WARNs there too.
+  const reset = k.fix('dax-factor-out-dax-folio-reset-order');
+  if (reset) k.set(o + R_INDEX, 0);
   const order = k.m[o + R_ORDER];
-  if (!order) return 0;
+  if (!order && !reset) return 0;
   for (let j = 0; j < 1 << order; j++) {
     const po = k.r(h + j);
     k.set(po + R_HEAD, h + j);
@@ -95,9 +98,9 @@ export function dax_folio_put(k: Kernel, h: number): number {
     k.set(po + R_MAPPING, 0);
     k.set(po + R_INDEX, 0);
     if (k.m[po + R_REF] !== 0)
-      k.warn('warn-dax-folio-put-split-refcount', 'dax_folio_put', `page rec${h + j} has refcount ${k.m[po + R_REF]} while its folio is split`);
+      k.warn('warn-dax-folio-put-split-refcount', 'dax_folio_put', `page rec${h + j} has refcount ${k.m[po + R_REF]} as ${order ? 'its folio is split' : 'its last association goes'}`);
   }
-  k.note('dax_folio_put', `rec${h}: last association gone, folio split into ${1 << order} order-0 pages`);
+  if (order) k.note('dax_folio_put', `rec${h}: last association gone, folio split into ${1 << order} order-0 pages`);
   return 0;
 }
 

@@ -251,11 +251,16 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
   });
 }
 
-/** invalidate_inode_pages2_range for a page write(2) maps anew: unmap the index, drop a clean entry (the zero page, or the old block). */
+/**
+ * invalidate_inode_pages2_range for a page write(2) maps anew: drop a clean entry (the zero page,
+ * or the old block), then unmap the index. On a DAX mapping the kernel invalidates the entries
+ * first and unmaps the page tables after (mm/truncate.c), so the entry's folio loses its last
+ * association while a PTE or PMD still references it (dax_folio_put's WARN on v6.15+).
+ */
 function invalidateForWrite(k: Kernel, f: number, i: number, slot: number): void {
-  unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
   const x = k.m[slot];
   if (__dax_invalidate_entry(k, f, slot, false)) k.note('dax_invalidate_mapping_entry_sync', `${k.L.files[f].name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
+  unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
 }
 
 /**
