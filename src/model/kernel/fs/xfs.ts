@@ -320,13 +320,13 @@ function xfs_reflink_remap_unlock(k: Kernel, a: number, c: number): void {
  * reference into a dead pgmap.
  */
 export function emitRemoveDevice(b: Builder, d: number): void {
-  b.step('kill_dax', 'dax device dead; unmap every user mapping', (k) => {
+  b.step('kill_dax', 'dax device dead; unmap every user mapping (xfs: and drop the DAX entries)', (k) => {
     const D = k.L.devices[d];
     k.set(D.off + D_ALIVE, 0);
     if (D.type === 'devdax') unmap_device_mappings(k, d, 'kill_dev_dax');
     // dax_holder_notify_failure reaches only a holder: xfs registers itself (xfs_dax_holder_operations),
     // ext4 opens the dax device with no holder, so its mappings are not zapped
-    else if (D.fs === 'xfs') for (const F of k.L.files) if (F.device === d) unmap_mapping_pages(k, F.id, 0, ALL, true, 'notify_failure(MF_MEM_PRE_REMOVE)');
+    else if (D.fs === 'xfs') for (const F of k.L.files) if (F.device === d) xfs_dax_notify_pre_remove(k, F.id);
     return NEXT;
   });
   const wait = b.here();
@@ -345,6 +345,31 @@ export function emitRemoveDevice(b: Builder, d: number): void {
     }
     return NEXT;
   });
+}
+
+/**
+ * xfs_dax_notify_failure(MF_MEM_PRE_REMOVE) for one in-core file (fs/xfs/xfs_notify_failure.c):
+ * the filesystem is frozen first (freeze_super writes every DAX entry back: clean), then
+ * xfs_dax_failure_fn's mf_dax_kill_procs unmaps the file's pages (and SIGBUSes the processes
+ * that map them: not modelled, they run on) and, for the pre-remove case,
+ * invalidate_inode_pages2_range deletes the now clean entries (dax_invalidate_mapping_entry_sync:
+ * the folios lose their association, dax_folio_put's WARN if one is still referenced).
+ * The kernel waits for an entry a fault holds locked (dax_lock_mapping_entry); this atomic
+ * step leaves such an entry in place.
+ */
+function xfs_dax_notify_pre_remove(k: Kernel, f: number): void {
+  const F = k.L.files[f];
+  for (let i = 0; i < F.maxPages; i++) {
+    const slot = F.xaOff + i;
+    if (k.m[slot] && !(k.m[slot] & X_LOCKED)) k.set(slot, k.m[slot] & ~(X_DIRTY | X_TOWRITE));
+  }
+  unmap_mapping_pages(k, f, 0, ALL, true, 'mf_dax_kill_procs');
+  for (let i = 0; i < F.maxPages; i++) {
+    const slot = F.xaOff + i;
+    if (!k.m[slot] || k.m[slot] & X_LOCKED) continue;
+    const x = k.m[slot];
+    if (__dax_invalidate_entry(k, f, slot, false)) k.note('invalidate_inode_pages2_range', `${F.name}@${i}: ${describeEntry(x)} dropped (MF_MEM_PRE_REMOVE)`);
+  }
 }
 
 /**
