@@ -126,16 +126,24 @@ export function isKnown(d: Disagreement, scenarioFile: string, kernel: string, f
 /**
  * Static functions of fs/dax.c that the compiler may inline into their callers: a WARN in them is
  * reported by the kernel under the caller's symbol (7.3 reports dax_associate_entry's WARNs as
- * dax_insert_entry's). Only call sites that exist in fs/dax.c are listed.
+ * dax_insert_entry's; dax_folio_put's as dax_disassociate_entry.isra.0's). Only call sites that
+ * exist in fs/dax.c are listed.
  */
+const DISASSOCIATE_CALLERS = ['dax_insert_entry', 'grab_mapping_entry', '__dax_invalidate_entry', 'dax_delete_mapping_range'];
 const INLINED_INTO: Record<string, string[]> = {
   dax_associate_entry: ['dax_insert_entry'],
   dax_folio_init: ['dax_associate_entry', 'dax_insert_entry'],
-  dax_disassociate_entry: ['dax_insert_entry', 'grab_mapping_entry', '__dax_invalidate_entry', 'dax_delete_mapping_range'],
+  dax_disassociate_entry: DISASSOCIATE_CALLERS,
+  dax_folio_put: ['dax_disassociate_entry', ...DISASSOCIATE_CALLERS],
 };
 
-/** The kernel's WARN symbol, read as the model's function when the model WARNs in a function inlined there. */
-function inlinedWarn(kernelFn: string, modelFns: string[]): string {
-  return modelFns.find((m) => m !== kernelFn && INLINED_INTO[m]?.includes(kernelFn)) ?? kernelFn;
+/**
+ * The kernel's WARN symbol, without the suffix of a compiler-made clone (`.isra.0`,
+ * `.constprop.0`, `.part.0`, `.cold`), read as the model's function when the model WARNs in a
+ * function inlined there.
+ */
+export function inlinedWarn(kernelFn: string, modelFns: string[]): string {
+  const fn = kernelFn.replace(/(\.(isra|constprop|part|cold)(\.\d+)?)+$/, '');
+  return modelFns.find((m) => m !== fn && INLINED_INTO[m]?.includes(fn)) ?? fn;
 }
 

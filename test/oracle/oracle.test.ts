@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { loadScenarioFile, parseScenario, ScenarioError } from '../../src/scenario/index.js';
 import { translate, unsupportedReason, oraclePages } from '../../src/oracle/translate.js';
 import { parseKernelRun, parsePageLine, splitConsole } from '../../src/oracle/kernel-output.js';
-import { compareRuns, isKnown } from '../../src/oracle/compare.js';
+import { compareRuns, inlinedWarn, isKnown } from '../../src/oracle/compare.js';
 import { predict } from '../../src/oracle/predict.js';
 import { loadKnown, modelScenario, mkfsOptions, ORACLE_DIR } from '../../src/oracle/run.js';
 import { stepLabels } from '../../src/oracle/observe.js';
@@ -177,6 +177,14 @@ test('kernel WARNs: both first-line formats name the function; a WARN inlined in
   model.warns.push('dax_associate_entry', 'dax_disassociate_entry');
   const same = compareRuns(model, real.obs, stepLabels(s), pages.map((p) => p.label));
   assert.deepEqual(same.disagreements.filter((d) => d.what === 'kernel WARN'), []);
+});
+
+test("a WARN in a compiler clone of a function (dax_disassociate_entry.isra.0) is that function's, and dax_folio_put's inlined into it", () => {
+  assert.equal(inlinedWarn('dax_disassociate_entry.isra.0', ['dax_folio_put']), 'dax_folio_put');
+  assert.equal(inlinedWarn('dax_disassociate_entry.isra.0', []), 'dax_disassociate_entry');
+  assert.equal(inlinedWarn('dax_insert_entry.constprop.0', ['dax_associate_entry']), 'dax_associate_entry');
+  assert.equal(inlinedWarn('dax_insert_entry', ['dax_folio_put']), 'dax_folio_put');
+  assert.equal(inlinedWarn('vmf_insert_page_mkwrite', ['dax_folio_put']), 'vmf_insert_page_mkwrite');
 });
 
 test('compare: a program that never finished is a problem, not an agreement', () => {
