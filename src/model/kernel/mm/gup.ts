@@ -201,25 +201,34 @@ export function emitGup(b: Builder, c: GupCall): void {
   // page as it was and asks again, holding mmap_lock (only a fatal signal, not modelled, ends it)
   b.mark(unshareForever);
   b.step('__get_user_pages', 'faultin_page(FOLL_UNSHARE) is a no-op on a shared mapping: retry (forever)', () => BLOCKED);
-  b.mark(failed);
-  b.step(fn, 'failed: release the pages grabbed, mmap_read_unlock', (k, t) => {
+  /** __get_user_pages's `out:` put_dev_pagemap and the caller's mmap_read_unlock; the pages grabbed so far are the reference. */
+  const hold = (k: Kernel, t: number): number => {
     const to = k.L.threads[t].off;
+    if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
+    k.set(to + PGMAP, 0);
+    if (k.m[to + LOCKED]) mmap_read_unlock(k, c.v.process);
+    k.set(c.ref.off + G_STATE, G_HELD);
+    const n = k.m[k.L.threads[t].off + J];
+    k.note(fn, `${c.ref.name}: ${n} page(s) ${c.pin ? 'pinned (FOLL_PIN)' : 'referenced (FOLL_GET)'}${c.longterm ? ' FOLL_LONGTERM' : ''}${n < c.n ? ` of ${c.n}: a short count` : ''}`);
+    return b.end.pc;
+  };
+  b.mark(failed);
+  // __get_user_pages returns the number of pages it got if that is not 0 (`return i ? i : ret`), and
+  // the fast path's callers add the pages gup_fast got: a failure after the first page is a short count
+  // the caller keeps (vmsplice splices those pages, bio_iov_iter_get_pages sends a shorter bio)
+  b.step(fn, 'failed: a short count keeps the pages grabbed; none: the error, mmap_read_unlock', (k, t) => {
+    const to = k.L.threads[t].off;
+    if (k.m[to + J] > 0) {
+      k.set(to + T_ERR, 0);
+      return hold(k, t);
+    }
     // faultin_page returns vm_fault_to_errno() (include/linux/mm.h): a SIGBUS or SIGSEGV fault is -EFAULT to GUP's caller
     if (k.m[to + T_ERR] === SIGBUS || k.m[to + T_ERR] === SIGSEGV) k.set(to + T_ERR, EFAULT);
-    releaseRef(k, c.ref, 'gup_put_folio');
     k.set(c.ref.off + G_STATE, G_FAILED);
     if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
     if (k.m[to + LOCKED]) mmap_read_unlock(k, c.v.process);
     return b.end.pc;
   });
   b.mark(done);
-  b.step(fn, 'done: mmap_read_unlock, put_dev_pagemap; the reference is held', (k, t) => {
-    const to = k.L.threads[t].off;
-    if (k.m[to + PGMAP]) put_dev_pagemap(k, k.m[to + PGMAP] - 1);
-    k.set(to + PGMAP, 0);
-    if (k.m[to + LOCKED]) mmap_read_unlock(k, c.v.process);
-    k.set(c.ref.off + G_STATE, G_HELD);
-    k.note(fn, `${c.ref.name}: ${c.n} page(s) ${c.pin ? 'pinned (FOLL_PIN)' : 'referenced (FOLL_GET)'}${c.longterm ? ' FOLL_LONGTERM' : ''}`);
-    return b.end.pc;
-  });
+  b.step(fn, 'done: mmap_read_unlock, put_dev_pagemap; the reference is held', hold);
 }
