@@ -234,7 +234,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         emitUnmount(b, devId(L, s.device));
         break;
       case 'reflink':
-        emitReflink(b, fileId(L, s.src), fileId(L, s.dst), s.offset, s.len, s.dst_offset);
+        emitReflink(b, fileId(L, s.src), fileId(L, s.dst), s.offset, s.len, s.dst_offset, unalignedSizes(scn, s.dst));
         break;
       case 'write':
         emitWrite(b, fileId(L, s.file), s.offset, s.len);

@@ -121,10 +121,12 @@ export function emitPunchHole(b: Builder, f: number, offset: number, len: number
  * (invalidate_inode_pages2_range: a dirty entry stays, -EBUSY is ignored; it waits for a locked
  * one), dax_memzero zeroes and copies the rest of the block (dax_iomap_copy_around), and
  * xfs_dax_write_iomap_end -> xfs_reflink_end_cow remaps the page to the new block, dropping this
- * file's share of the old one. ENOSPC fails the call (locks dropped). `unlock`: drop the inode
- * locks at the end (the punch's last step).
+ * file's share of the old one. ENOSPC fails the call after `unlock` (default: f's inode locks);
+ * `unlockAtEnd`: run it at the end too (the punch's last step).
  */
-function emitXfsZeroRange(b: Builder, f: number, what: string, range: (k: Kernel) => [number, number] | null, unlock: boolean): void {
+function emitXfsZeroRange(
+  b: Builder, f: number, what: string, range: (k: Kernel) => [number, number] | null, unlockAtEnd: boolean, unlock = (k: Kernel) => unlockInode(k, f),
+): void {
   const again = b.here();
   b.step('dax_zero_iter', what, (k, t) => {
     const R = range(k);
@@ -139,7 +141,7 @@ function emitXfsZeroRange(b: Builder, f: number, what: string, range: (k: Kernel
       if (k.m[slot] & X_LOCKED) return sleepOn(k, t, keyEntry(f, slotIndex(k, f, slot)), again);
     }
     if (!haveFreeBlocks(k, k.L.files[f].device, cow.length)) {
-      unlockInode(k, f);
+      unlock(k);
       return fail(k, t, ENOSPC, b.end);
     }
     for (const i of cow) {
@@ -153,7 +155,7 @@ function emitXfsZeroRange(b: Builder, f: number, what: string, range: (k: Kernel
       const r = allocBlock(k, f, i, 'xfs_reflink_allocate_cow');
       k.note('dax_memzero', `${k.L.files[f].name}@${i * 4096}: shared block ${k.L.recPfn[old]} copied around the zeroed bytes into block ${k.L.recPfn[r]}`);
     }
-    if (unlock) unlockInode(k, f);
+    if (unlockAtEnd) unlock(k);
     return NEXT;
   });
 }
@@ -339,10 +341,11 @@ function invalidateForWrite(k: Kernel, f: number, i: number, slot: number): void
 
 /**
  * FICLONERANGE on xfs (xfs_reflink_remap_prep): lock both inodes
- * (xfs_ilock2_io_mmap), flush and truncate the destination range
+ * (xfs_ilock2_io_mmap), check the ranges, zero the destination from its EOF to
+ * the clone (xfs_reflink_zero_posteof), flush and truncate the destination range
  * (xfs_flush_unmap_range -> truncate_pagecache_range), share the source blocks.
  */
-export function emitReflink(b: Builder, src: number, dst: number, offset: number, len: number, dstOffset: number): void {
+export function emitReflink(b: Builder, src: number, dst: number, offset: number, len: number, dstOffset: number, zeroPostEof = false): void {
   const [a, c] = src < dst ? [src, dst] : [dst, src];
   // fs/remap_range.c do_clone_file_range: another superblock is -EXDEV; no ->remap_file_range (ext4) -EOPNOTSUPP
   b.step('do_clone_file_range', 'both files on one filesystem, which can remap', (k, t) => {
@@ -358,9 +361,17 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
     xfs_reflink_remap_unlock(k, a, c);
     return fail(k, t, err, b.end);
   });
+  // xfs_reflink_zero_posteof: a clone past the destination's EOF first zeroes from that EOF to the
+  // clone's offset (xfs_zero_range: a CoW of a shared EOF block); `zeroPostEof`: the EOF can be inside a block
+  if (zeroPostEof)
+    emitXfsZeroRange(b, dst, 'xfs_reflink_remap_prep: xfs_reflink_zero_posteof -> xfs_zero_range from the destination EOF to the clone offset', (k) => {
+      const isize = k.m[k.L.files[dst].off + F_ISIZE];
+      return dstOffset > isize ? [isize, dstOffset] : null;
+    }, false, (k) => xfs_reflink_remap_unlock(k, a, c));
   const first = Math.floor(dstOffset / 4096);
   const n = pagesUp(len);
-  emitTruncateExceptionals(b, () => dst, () => first, () => first + n);
+  // xfs_flush_unmap_range of the destination: from its EOF when the clone starts past it
+  emitTruncateExceptionals(b, () => dst, (k) => Math.min(first, Math.floor(k.m[k.L.files[dst].off + F_ISIZE] / 4096)), () => first + n);
   b.step('xfs_reflink_remap_blocks', 'point the destination at the source blocks, free what it had', (k) => {
     const Fd = k.L.files[dst];
     for (let j = 0; j < n; j++) {
