@@ -11,7 +11,7 @@ import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP, EXDEV } from '../../errno.js';
 import { allocBlock, allocPmdExtent, fileBlock, gupHoldersOf, haveFreeBlocks, iomapAllocator, isHole, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
 import { generic_remap_checks } from './remap_range.js';
-import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, entrySlot, slotIndex, describeEntry, __dax_invalidate_entry } from './dax.js';
+import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, emitWriteback, entrySlot, slotIndex, describeEntry, __dax_invalidate_entry } from './dax.js';
 import { folioOf, folio_ref_count } from '../mm/swap.js';
 import { folio_mapcount } from '../mm/rmap.js';
 import { unmap_mapping_pages, unmap_device_mappings } from '../mm/unmap.js';
@@ -341,8 +341,9 @@ function invalidateForWrite(k: Kernel, f: number, i: number, slot: number): void
 
 /**
  * FICLONERANGE on xfs (xfs_reflink_remap_prep): lock both inodes
- * (xfs_ilock2_io_mmap), check the ranges, zero the destination from its EOF to
- * the clone (xfs_reflink_zero_posteof), flush and truncate the destination range
+ * (xfs_ilock2_io_mmap), check the ranges and write both back
+ * (__generic_remap_file_range_prep), zero the destination from its EOF to the
+ * clone (xfs_reflink_zero_posteof), flush and truncate the destination range
  * (xfs_flush_unmap_range -> truncate_pagecache_range), share the source blocks.
  */
 export function emitReflink(b: Builder, src: number, dst: number, offset: number, len: number, dstOffset: number, zeroPostEof = false): void {
@@ -361,6 +362,10 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
     xfs_reflink_remap_unlock(k, a, c);
     return fail(k, t, err, b.end);
   });
+  // __generic_remap_file_range_prep, after the checks: filemap_write_and_wait_range of the source's
+  // and the destination's range (dax_writeback_mapping_range; new kernels: no entry left by now)
+  b.scope(() => emitWriteback(b, src, { first: Math.floor(offset / 4096), end: pagesUp(offset + len) }));
+  b.scope(() => emitWriteback(b, dst, { first: Math.floor(dstOffset / 4096), end: Math.floor(dstOffset / 4096) + pagesUp(len) }));
   // xfs_reflink_zero_posteof: a clone past the destination's EOF first zeroes from that EOF to the
   // clone's offset (xfs_zero_range: a CoW of a shared EOF block); `zeroPostEof`: the EOF can be inside a block
   if (zeroPostEof)
