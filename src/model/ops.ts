@@ -227,7 +227,8 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         emitEvict(b, (k, t2) => firstEvictable(k, t2));
         break;
       case 'truncate':
-        emitTruncate(b, fileId(L, s.file), s.size);
+        // xfs zeroes the rest of the block at the new EOF (or from an old EOF inside a block, on a grow)
+        emitTruncate(b, fileId(L, s.file), s.size, b.fs === 'xfs' && (s.size % PG !== 0 || unalignedSizes(scn, s.file)));
         break;
       case 'punch_hole':
         // fs/open.c vfs_fallocate: offset < 0 || len <= 0 is -EINVAL before the filesystem sees it
@@ -241,7 +242,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         emitUnmount(b, devId(L, s.device));
         break;
       case 'reflink':
-        emitReflink(b, fileId(L, s.src), fileId(L, s.dst), s.offset, s.len, s.dst_offset);
+        emitReflink(b, fileId(L, s.src), fileId(L, s.dst), s.offset, s.len, s.dst_offset, unalignedSizes(scn, s.dst));
         break;
       case 'write':
         emitWrite(b, fileId(L, s.file), s.offset, s.len);
@@ -272,6 +273,19 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         break;
     }
   }
+}
+
+/** Can file `name` ever have a size that ends inside a block (its initial size, a write, a reflink or a truncate)? */
+function unalignedSizes(scn: Scenario, name: string): boolean {
+  if (scn.files.some((f) => f.name === name && f.size % PG !== 0)) return true;
+  return scn.threads.some((th) =>
+    th.steps.some(
+      (x) =>
+        (x.op === 'write' && x.file === name && (x.offset + x.len) % PG !== 0) ||
+        (x.op === 'reflink' && x.dst === name && (x.dst_offset + x.len) % PG !== 0) ||
+        (x.op === 'truncate' && x.file === name && x.size % PG !== 0),
+    ),
+  );
 }
 
 /** A device writes through every page of a held reference: the block must still be the one that was pinned (N9). */

@@ -42,6 +42,13 @@ export function allocBlock(k: Kernel, f: number, i: number, caller: string): num
   return -1;
 }
 
+/** Are at least n blocks of device `dev` free (what xfs_bmapi_write needs before it allocates)? */
+export function haveFreeBlocks(k: Kernel, dev: number, n: number): boolean {
+  const d = k.L.devices[dev];
+  for (let b = d.firstDataBlock; b < d.nrecs && n > 0; b++) if (k.m[k.r(d.recBase + b) + R_USERS] === 0) n--;
+  return n <= 0;
+}
+
 /**
  * Allocate one 2 MiB extent for file pages [i, i + PMD_NR) (a PMD write fault's
  * iomap_begin, or a write(2) covering an aligned 2 MiB hole): the lowest

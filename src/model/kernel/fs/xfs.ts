@@ -8,10 +8,10 @@ import {
   T_OP, D_ALIVE, D_MOUNTED, D_PGMAP_LIVE, D_PGMAP_REF, F_EVICTED, F_ISIZE, F_MAPPED, F_NLINK, PMD_NR, R_REF, R_USERS, X_DIRTY, X_LOCKED, X_TOWRITE, inOperation,
 } from '../../state.js';
 import { EBUSY, ENOENT, ENOSPC, EOPNOTSUPP, EXDEV } from '../../errno.js';
-import { allocBlock, allocPmdExtent, fileBlock, gupHoldersOf, iomapAllocator, isHole, releaseBlock } from './blocks.js';
+import { allocBlock, allocPmdExtent, fileBlock, gupHoldersOf, haveFreeBlocks, iomapAllocator, isHole, releaseBlock } from './blocks.js';
 import { inode_lock, inode_unlock, invalidate_lock, invalidate_unlock } from './locks.js';
 import { generic_remap_checks } from './remap_range.js';
-import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, entrySlot, slotIndex, describeEntry, __dax_invalidate_entry } from './dax.js';
+import { emitBreakLayout, emitLayoutBusyScan, emitDeleteMappingRange, emitTruncateExceptionals, emitWriteback, entrySlot, slotIndex, describeEntry, __dax_invalidate_entry } from './dax.js';
 import { folioOf, folio_ref_count } from '../mm/swap.js';
 import { folio_mapcount } from '../mm/rmap.js';
 import { unmap_mapping_pages, unmap_device_mappings } from '../mm/unmap.js';
@@ -37,17 +37,32 @@ function freeBlocks(k: Kernel, f: number, from: number, to: number, caller: stri
   for (let i = from; i < Math.min(to, F.maxPages); i++) releaseBlock(k, f, i, caller);
 }
 
-/** truncate(2): xfs_vn_setattr_size -> xfs_break_layouts, truncate_setsize, xfs_itruncate_extents. */
-export function emitTruncate(b: Builder, f: number, size: number): void {
+/**
+ * truncate(2): xfs_vn_setattr -> xfs_break_layouts, xfs_setattr_size (fs/xfs/xfs_iops.c): the
+ * partial block at the new EOF is zeroed (xfs_truncate_page; on a grow, xfs_zero_range from the
+ * old EOF) before truncate_setsize and xfs_itruncate_extents. `zero`: emit that step (xfs, and
+ * only where the new or an earlier size can fall inside a block: on block boundaries it does
+ * nothing). ext4 zeroes in ext4_truncate / ext4_setattr (ext4_block_truncate_page ->
+ * dax_zero_range with ext4_iomap_ops, which looks blocks up without allocating: a memset of a
+ * mapped block, holes and unwritten extents skipped), which changes no entry or refcount.
+ */
+export function emitTruncate(b: Builder, f: number, size: number, zero = false): void {
   emitLockInode(b, f);
   emitBreakLayout(b, { file: () => f, lock: 'mmaplock', final: false });
+  if (zero)
+    emitXfsZeroRange(b, f, 'xfs_setattr_size: xfs_truncate_page -> dax_truncate_page (xfs_zero_range from the old EOF on a grow)', (k) => {
+      const old = k.m[k.L.files[f].off + F_ISIZE];
+      if (size > old) return [old, size];
+      const off = size % 4096; // dax_truncate_page: a size on a block boundary zeroes nothing
+      return off ? [size, size - off + 4096] : null;
+    }, false);
   b.step('truncate_setsize', 'i_size_write, then unmap_mapping_range past the new EOF', (k) => {
     k.set(k.L.files[f].off + F_ISIZE, size);
     unmap_mapping_pages(k, f, pagesUp(size), ALL, true, 'truncate_pagecache');
     return NEXT;
   });
   emitTruncateExceptionals(b, () => f, () => pagesUp(size), () => ALL);
-  const [freeFn, freeWhat] = b.byFs(['xfs_itruncate_extents', 'free the blocks past EOF (a shrink), unlock'], ['ext4_truncate', 'free the blocks past EOF (a shrink), unlock']);
+  const [freeFn, freeWhat] = b.byFs(['xfs_itruncate_extents', 'free the blocks past EOF (a shrink), unlock'], ['ext4_truncate', 'zero the partial EOF block in place (dax_zero_range), free the blocks past EOF (a shrink), unlock']);
   b.step(freeFn, freeWhat, (k) => {
     freeBlocks(k, f, pagesUp(size), ALL, freeFn);
     unlockInode(k, f);
@@ -55,7 +70,12 @@ export function emitTruncate(b: Builder, f: number, size: number): void {
   });
 }
 
-/** fallocate(FALLOC_FL_PUNCH_HOLE): xfs_file_fallocate -> xfs_break_layouts, xfs_free_file_space. */
+/**
+ * fallocate(FALLOC_FL_PUNCH_HOLE): xfs_file_fallocate -> xfs_break_layouts, xfs_free_file_space
+ * (fs/xfs/xfs_bmap_util.c): xfs_flush_unmap_range, free the whole blocks, then zero the partial
+ * blocks at either end (xfs_zero_range up to EOF). ext4_punch_hole zeroes them in place
+ * (ext4_zero_partial_blocks -> dax_zero_range), which changes no entry or refcount.
+ */
 export function emitPunchHole(b: Builder, f: number, offset: number, len: number): void {
   // the blocks freed: whole blocks inside the hole only (xfs_free_file_space, ext4_punch_hole)
   const first = pagesUp(offset);
@@ -63,6 +83,8 @@ export function emitPunchHole(b: Builder, f: number, offset: number, len: number
   // the page cache dropped: xfs_flush_unmap_range rounds the range out to whole blocks, so a page
   // the hole only partly covers goes too; ext4_punch_hole truncates the whole blocks inside
   const [pcFirst, pcLast] = b.fs === 'xfs' ? [Math.floor(offset / 4096), pagesUp(offset + len)] : [first, last];
+  // xfs zeroes a block the hole covers only in part (a block boundary inside it is not zeroed)
+  const zero = b.fs === 'xfs' && (offset % 4096 !== 0 || (offset + len) % 4096 !== 0);
   emitLockInode(b, f);
   emitBreakLayout(b, { file: () => f, lock: 'mmaplock', final: false });
   // truncate_pagecache_range unmaps without even_cows: a private mapping keeps its anonymous copies
@@ -71,10 +93,69 @@ export function emitPunchHole(b: Builder, f: number, offset: number, len: number
     return NEXT;
   });
   emitTruncateExceptionals(b, () => f, () => pcFirst, () => pcLast);
-  const [freeFn, freeWhat] = b.byFs(['xfs_free_file_space', 'free the blocks of the hole, unlock'], ['ext4_punch_hole', 'free the blocks of the hole (ext4_ext_remove_space), unlock']);
+  const [freeFn, freeWhat] = b.byFs([
+    'xfs_free_file_space', zero ? 'free the whole blocks of the hole' : 'free the blocks of the hole, unlock',
+  ], ['ext4_punch_hole', 'zero the partial blocks in place (ext4_zero_partial_blocks), free the whole blocks of the hole (ext4_ext_remove_space), unlock']);
   b.step(freeFn, freeWhat, (k) => {
     freeBlocks(k, f, first, last, freeFn);
-    unlockInode(k, f);
+    if (!zero) unlockInode(k, f);
+    return NEXT;
+  });
+  // xfs_free_file_space zeroes [offset, offset + len) cut at EOF, nothing from EOF on; the whole
+  // blocks are holes by now. The EOF page's writeback that follows finds no entry: the flush above
+  // deleted it (v6.12) or the layout break did (v6.15+), and the MMAPLOCK keeps faults out
+  if (zero)
+    emitXfsZeroRange(b, f, 'xfs_free_file_space: xfs_zero_range over the partial blocks at either end, then unlock', (k) => {
+      const isize = k.m[k.L.files[f].off + F_ISIZE];
+      return offset < isize ? [offset, Math.min(offset + len, isize)] : null;
+    }, true);
+}
+
+/**
+ * xfs_zero_range / xfs_truncate_page on a DAX file (fs/xfs/xfs_iomap.c): dax_zero_range
+ * (fs/dax.c) with xfs_dax_write_iomap_ops, over the bytes `range` gives at run time (null:
+ * nothing). Per page: a hole is skipped (dax_zero_iter: srcmap IOMAP_HOLE); a block of this file
+ * alone is zeroed in place (dax_memzero: no entry or refcount changes); a reflink-shared block is
+ * copied on write: xfs_direct_write_iomap_begin (IOMAP_ZERO, imap_needs_cow) allocates a CoW
+ * block (xfs_reflink_allocate_cow), dax_zero_iter drops the page's clean DAX entry and unmaps it
+ * (invalidate_inode_pages2_range: a dirty entry stays, -EBUSY is ignored; it waits for a locked
+ * one), dax_memzero zeroes and copies the rest of the block (dax_iomap_copy_around), and
+ * xfs_dax_write_iomap_end -> xfs_reflink_end_cow remaps the page to the new block, dropping this
+ * file's share of the old one. ENOSPC fails the call after `unlock` (default: f's inode locks);
+ * `unlockAtEnd`: run it at the end too (the punch's last step).
+ */
+function emitXfsZeroRange(
+  b: Builder, f: number, what: string, range: (k: Kernel) => [number, number] | null, unlockAtEnd: boolean, unlock = (k: Kernel) => unlockInode(k, f),
+): void {
+  const again = b.here();
+  b.step('dax_zero_iter', what, (k, t) => {
+    const R = range(k);
+    const cow: number[] = [];
+    if (R) for (let i = Math.floor(R[0] / 4096); i < pagesUp(R[1]); i++) {
+      const r = fileBlock(k, f, i);
+      if (r >= 0 && k.m[k.r(r) + R_USERS] > 1) cow.push(i);
+    }
+    // invalidate_inode_pages2_range -> __dax_invalidate_entry sleeps on a locked entry (a writeback in flight)
+    for (const i of cow) {
+      const slot = entrySlot(k, f, i);
+      if (k.m[slot] & X_LOCKED) return sleepOn(k, t, keyEntry(f, slotIndex(k, f, slot)), again);
+    }
+    if (!haveFreeBlocks(k, k.L.files[f].device, cow.length)) {
+      unlock(k);
+      return fail(k, t, ENOSPC, b.end);
+    }
+    for (const i of cow) {
+      const slot = entrySlot(k, f, i);
+      const x = k.m[slot];
+      if (__dax_invalidate_entry(k, f, slot, false)) k.note('dax_invalidate_mapping_entry_sync', `${k.L.files[f].name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
+      else if (x) k.note('dax_invalidate_mapping_entry_sync', `${k.L.files[f].name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} is dirty: kept (-EBUSY, ignored)`);
+      unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
+      const old = fileBlock(k, f, i);
+      releaseBlock(k, f, i, 'xfs_reflink_end_cow');
+      const r = allocBlock(k, f, i, 'xfs_reflink_allocate_cow');
+      k.note('dax_memzero', `${k.L.files[f].name}@${i * 4096}: shared block ${k.L.recPfn[old]} copied around the zeroed bytes into block ${k.L.recPfn[r]}`);
+    }
+    if (unlockAtEnd) unlock(k);
     return NEXT;
   });
 }
@@ -265,10 +346,12 @@ function invalidateForWrite(k: Kernel, f: number, i: number, slot: number): void
 
 /**
  * FICLONERANGE on xfs (xfs_reflink_remap_prep): lock both inodes
- * (xfs_ilock2_io_mmap), flush and truncate the destination range
+ * (xfs_ilock2_io_mmap), check the ranges and write both back
+ * (__generic_remap_file_range_prep), zero the destination from its EOF to the
+ * clone (xfs_reflink_zero_posteof), flush and truncate the destination range
  * (xfs_flush_unmap_range -> truncate_pagecache_range), share the source blocks.
  */
-export function emitReflink(b: Builder, src: number, dst: number, offset: number, len: number, dstOffset: number): void {
+export function emitReflink(b: Builder, src: number, dst: number, offset: number, len: number, dstOffset: number, zeroPostEof = false): void {
   const [a, c] = src < dst ? [src, dst] : [dst, src];
   // fs/remap_range.c do_clone_file_range: another superblock is -EXDEV; no ->remap_file_range (ext4) -EOPNOTSUPP
   b.step('do_clone_file_range', 'both files on one filesystem, which can remap', (k, t) => {
@@ -284,9 +367,21 @@ export function emitReflink(b: Builder, src: number, dst: number, offset: number
     xfs_reflink_remap_unlock(k, a, c);
     return fail(k, t, err, b.end);
   });
+  // __generic_remap_file_range_prep, after the checks: filemap_write_and_wait_range of the source's
+  // and the destination's range (dax_writeback_mapping_range; new kernels: no entry left by now)
+  b.scope(() => emitWriteback(b, src, { first: Math.floor(offset / 4096), end: pagesUp(offset + len) }));
+  b.scope(() => emitWriteback(b, dst, { first: Math.floor(dstOffset / 4096), end: Math.floor(dstOffset / 4096) + pagesUp(len) }));
+  // xfs_reflink_zero_posteof: a clone past the destination's EOF first zeroes from that EOF to the
+  // clone's offset (xfs_zero_range: a CoW of a shared EOF block); `zeroPostEof`: the EOF can be inside a block
+  if (zeroPostEof)
+    emitXfsZeroRange(b, dst, 'xfs_reflink_remap_prep: xfs_reflink_zero_posteof -> xfs_zero_range from the destination EOF to the clone offset', (k) => {
+      const isize = k.m[k.L.files[dst].off + F_ISIZE];
+      return dstOffset > isize ? [isize, dstOffset] : null;
+    }, false, (k) => xfs_reflink_remap_unlock(k, a, c));
   const first = Math.floor(dstOffset / 4096);
   const n = pagesUp(len);
-  emitTruncateExceptionals(b, () => dst, () => first, () => first + n);
+  // xfs_flush_unmap_range of the destination: from its EOF when the clone starts past it
+  emitTruncateExceptionals(b, () => dst, (k) => Math.min(first, Math.floor(k.m[k.L.files[dst].off + F_ISIZE] / 4096)), () => first + n);
   b.step('xfs_reflink_remap_blocks', 'point the destination at the source blocks, free what it had', (k) => {
     const Fd = k.L.files[dst];
     for (let j = 0; j < n; j++) {
