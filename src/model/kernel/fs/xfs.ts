@@ -145,11 +145,7 @@ function emitXfsZeroRange(
       return fail(k, t, ENOSPC, b.end);
     }
     for (const i of cow) {
-      const slot = entrySlot(k, f, i);
-      const x = k.m[slot];
-      if (__dax_invalidate_entry(k, f, slot, false)) k.note('dax_invalidate_mapping_entry_sync', `${k.L.files[f].name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
-      else if (x) k.note('dax_invalidate_mapping_entry_sync', `${k.L.files[f].name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} is dirty: kept (-EBUSY, ignored)`);
-      unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
+      invalidatePage(k, f, i, entrySlot(k, f, i));
       const old = fileBlock(k, f, i);
       releaseBlock(k, f, i, 'xfs_reflink_end_cow');
       const r = allocBlock(k, f, i, 'xfs_reflink_allocate_cow');
@@ -308,13 +304,13 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
       }
       // a hole filled earlier in this loop (an aligned 2 MiB extent) is not allocated again
       if (!cow && r >= 0) {
-        invalidateForWrite(k, f, i, slot);
+        invalidatePage(k, f, i, slot);
         continue;
       }
       // iomap_begin allocates the written range as extents: a whole aligned 2 MiB hole gets one aligned extent
       if (!cow && i % PMD_NR === 0 && i + PMD_NR <= hi && isHole(k, f, i, PMD_NR)) {
         if (allocPmdExtent(k, f, i, allocator) >= 0) {
-          invalidateForWrite(k, f, i, slot);
+          invalidatePage(k, f, i, slot);
           continue;
         }
       }
@@ -323,7 +319,7 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
         inode_unlock(k, f);
         return fail(k, t, ENOSPC, b.end);
       }
-      invalidateForWrite(k, f, i, slot);
+      invalidatePage(k, f, i, slot);
     }
     const o = F.off + F_ISIZE;
     k.set(o, Math.max(k.m[o], offset + len));
@@ -333,14 +329,17 @@ export function emitWrite(b: Builder, f: number, offset: number, len: number): v
 }
 
 /**
- * invalidate_inode_pages2_range for a page write(2) maps anew: drop a clean entry (the zero page,
- * or the old block), then unmap the index. On a DAX mapping the kernel invalidates the entries
- * first and unmaps the page tables after (mm/truncate.c), so the entry's folio loses its last
- * association while a PTE or PMD still references it (dax_folio_put's WARN on v6.15+).
+ * invalidate_inode_pages2_range of one page a write(2) or a zeroing CoW maps anew: drop a clean
+ * entry (the zero page, or the old block; a dirty one stays, -EBUSY, which the callers ignore),
+ * then unmap the index. On a DAX mapping the kernel invalidates the entries first and unmaps the
+ * page tables after (mm/truncate.c), so the entry's folio loses its last association while a PTE
+ * or PMD still references it (dax_folio_put's WARN on v6.15+).
  */
-function invalidateForWrite(k: Kernel, f: number, i: number, slot: number): void {
+function invalidatePage(k: Kernel, f: number, i: number, slot: number): void {
   const x = k.m[slot];
-  if (__dax_invalidate_entry(k, f, slot, false)) k.note('dax_invalidate_mapping_entry_sync', `${k.L.files[f].name}@${slotIndex(k, f, slot)}: ${describeEntry(x)} dropped`);
+  const where = `${k.L.files[f].name}@${slotIndex(k, f, slot)}: ${describeEntry(x)}`;
+  if (__dax_invalidate_entry(k, f, slot, false)) k.note('dax_invalidate_mapping_entry_sync', `${where} dropped`);
+  else if (x) k.note('dax_invalidate_mapping_entry_sync', `${where} is dirty: kept (-EBUSY, ignored)`);
   unmap_mapping_pages(k, f, i, 1, false, 'invalidate_inode_pages2_range');
 }
 
