@@ -109,3 +109,44 @@ export function predict(scn: Scenario, kernel: string, pages: OraclePage[]): Obs
   for (let t = 0; t < n; t++) if (pending[t] >= 0) obs.unfinished.push(pending[t]);
   return obs;
 }
+
+/**
+ * Kernel waits no signal ends: dax_break_layout_final's wait for an idle page (eviction, unmount)
+ * and memunmap_pages' wait_for_completion. A real thread left asleep in one never exits.
+ */
+const UNINTERRUPTIBLE = new Set(['dax_break_layout_final', 'memunmap_pages']);
+
+/**
+ * Where the model, run as the oracle runs the scenario on `kernel`, leaves a thread asleep for
+ * good in an uninterruptible wait ("thread app in dax_break_layout_final"), or null. Such a real
+ * run never ends: its process cannot be killed, its filesystem never unmounts, and every later
+ * scenario of the same boot would fail.
+ */
+export function hangsUninterruptibly(scn: Scenario, kernel: string): string | null {
+  const M = new Machine(scn, kernelConfig(kernel, [], []));
+  const k = M.kernel(M.initial());
+  const L = M.L;
+  // the oracle's order (schedule, then round-robin), each step until it finishes or blocks
+  const order = [...(scn.schedule ?? []).map((s) => L.threads.findIndex((x) => x.name === s.thread))];
+  /** Run thread t's current step until it finishes or blocks; did it move at all? */
+  const runOp = (t: number): boolean => {
+    for (let guard = 0, moved = false; guard < 100_000; guard++) {
+      const out = M.step(k, t);
+      if (out === 'blocked') return moved;
+      moved = true;
+      if (out === 'op-done' || (out === 'slept' && !M.ready(k.m, t))) return true;
+    }
+    return true;
+  };
+  for (const t of order) runOp(t);
+  for (let moved = true; moved; ) {
+    moved = false;
+    for (let t = 0; t < L.threads.length; t++) if (runOp(t)) moved = true;
+  }
+  for (const T of L.threads) {
+    if (k.m[T.off + T_STATUS] === S_DONE) continue;
+    const fn = M.action(k.m, T.id).fn;
+    if (UNINTERRUPTIBLE.has(fn)) return `thread ${T.name} in ${fn}`;
+  }
+  return null;
+}

@@ -10,7 +10,7 @@ import { loadScenarioFile, parseScenario, ScenarioError } from '../../src/scenar
 import { translate, unsupportedReason, oraclePages } from '../../src/oracle/translate.js';
 import { parseKernelRun, parsePageLine, splitConsole } from '../../src/oracle/kernel-output.js';
 import { compareRuns, inlinedWarn, isKnown } from '../../src/oracle/compare.js';
-import { predict } from '../../src/oracle/predict.js';
+import { hangsUninterruptibly, predict } from '../../src/oracle/predict.js';
 import { loadKnown, modelScenario, mkfsOptions, ORACLE_DIR } from '../../src/oracle/run.js';
 import { stepLabels } from '../../src/oracle/observe.js';
 
@@ -185,6 +185,15 @@ test("a WARN in a compiler clone of a function (dax_disassociate_entry.isra.0) i
   assert.equal(inlinedWarn('dax_insert_entry.constprop.0', ['dax_associate_entry']), 'dax_associate_entry');
   assert.equal(inlinedWarn('dax_insert_entry', ['dax_folio_put']), 'dax_folio_put');
   assert.equal(inlinedWarn('vmf_insert_page_mkwrite', ['dax_folio_put']), 'vmf_insert_page_mkwrite');
+});
+
+test('a scenario whose thread the model leaves in an uninterruptible wait for good is not run on that kernel (it would wedge the boot)', () => {
+  // munmap's eviction waits (TASK_UNINTERRUPTIBLE) for its own thread's reference on v6.15+; v6.12 does not wait
+  const s = scn('check/evict-waits-on-own-reference.yaml');
+  assert.match(hangsUninterruptibly(s, 'latest') ?? '', /thread app in dax_break_layout_final/);
+  assert.equal(hangsUninterruptibly(s, 'v6.12'), null);
+  // a truncate that waits for a pin is interruptible, and the unpin ends it anyway
+  assert.equal(hangsUninterruptibly(scn('truncate-waits-for-dma.yaml'), 'latest'), null);
 });
 
 test('compare: a program that never finished is a problem, not an agreement', () => {
