@@ -245,7 +245,7 @@ function buildStep(scn: Scenario, L: Layout, t: number, index: number, s: Step, 
         emitReflink(b, fileId(L, s.src), fileId(L, s.dst), s.offset, s.len, s.dst_offset, unalignedSizes(scn, s.dst));
         break;
       case 'write':
-        emitWrite(b, fileId(L, s.file), s.offset, s.len);
+        emitWrite(b, fileId(L, s.file), s.offset, s.len, b.fs === 'xfs' && unalignedSizes(scn, s.file));
         break;
       case 'fsync':
         if (s.len === undefined) {

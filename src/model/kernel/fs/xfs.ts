@@ -271,9 +271,17 @@ export function emitUnmount(b: Builder, d: number): void {
 }
 
 /** write(2) on a DAX file (dax_iomap_rw): allocate holes, CoW shared blocks, invalidate stale entries, extend i_size. */
-export function emitWrite(b: Builder, f: number, offset: number, len: number): void {
+export function emitWrite(b: Builder, f: number, offset: number, len: number, zeroEof = false): void {
   const allocator = iomapAllocator(b);
   b.acquireStep(...b.byFs(['inode_lock', 'i_rwsem (XFS_IOLOCK_EXCL)'], ['inode_lock', 'i_rwsem']), (k, t) => (inode_lock(k, f, t) ? NEXT : BLOCKED));
+  // xfs_file_write_checks (6.12) / xfs_file_write_zero_eof (7.x), fs/xfs/xfs_file.c: a write that starts
+  // past EOF first zeroes from the old EOF (xfs_zero_range: a CoW of a shared EOF block), with no layout
+  // break; `zeroEof`: the EOF can be inside a block
+  if (zeroEof)
+    emitXfsZeroRange(b, f, 'xfs_file_write_checks: xfs_zero_range from the old EOF up to the write', (k) => {
+      const isize = k.m[k.L.files[f].off + F_ISIZE];
+      return offset > isize ? [isize, offset] : null;
+    }, false, (k) => inode_unlock(k, f));
   const again = b.here();
   // a page the write maps anew: a hole to allocate, or a shared block to CoW (IOMAP_F_NEW / IOMAP_F_SHARED)
   const remapped = (k: Kernel, i: number) => {
