@@ -49,8 +49,10 @@ export const FIXES: Fix[] = [
     id: 'fs-dax-ensure-all-pages-idle-prior-to-unmount',
     title: 'fs/dax: Ensure all pages are idle prior to filesystem unmount',
     what: 'inode eviction calls dax_break_layout_final() and waits uninterruptibly for DMA (bug 07)',
-    // eviction runs unmapped: the shortcut would skip the scan; dax_break_layout_final ends with patch 06's dax_delete_mapping_range
-    requires: ['fs-dax-return-unmapped-busy-pages', 'fs-dax-always-remove-dax-page-cache-entries'],
+    // eviction runs unmapped: the shortcut would skip the scan; dax_break_layout_final ends with patch 06's dax_delete_mapping_range;
+    // its wait_page_idle_uninterruptible is patch 04's wait_page_idle made uninterruptible (same key, `page`: the patch
+    // applies on top of 04's helper), so on the old scheme's waker (&page->_refcount) it is never woken: S9, unkillable
+    requires: ['fs-dax-return-unmapped-busy-pages', 'fs-dax-always-remove-dax-page-cache-entries', 'fs-dax-refactor-wait-for-dax-idle-page'],
   },
   {
     id: 'gup-dont-allow-foll-longterm-pinning-of-fs-dax-pages',
