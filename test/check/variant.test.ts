@@ -3,23 +3,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { check, folio_mapcount, folioOf } from '../../src/index.js';
+import { check, folio_mapcount, folioOf, type CheckOptions } from '../../src/index.js';
 
 const tdma = join(import.meta.dirname, '..', '..', '..', 'scenarios', 'truncate-waits-for-dma.yaml');
+
+/** The proposal: a page nobody maps any more is not busy. */
+const notBusyUnlessMapped: CheckOptions['variant'] = (cfg) => ({
+  ...cfg,
+  override: {
+    dax_busy_page: (k, entry, original) => {
+      const page = original(k, entry);
+      return page >= 0 && folio_mapcount(k, folioOf(k, page)) === 0 ? -1 : page;
+    },
+  },
+});
 
 test('"a page nobody maps is not busy" lets truncate free a block under DMA, even on latest', async () => {
   const r = await check(tdma, {
     kernel: 'latest',
     invariant: 'block-reuse-under-dma',
-    variant: (cfg) => ({
-      ...cfg,
-      override: {
-        dax_busy_page: (k, entry, original) => {
-          const page = original(k, entry);
-          return page >= 0 && folio_mapcount(k, folioOf(k, page)) === 0 ? -1 : page;
-        },
-      },
-    }),
+    variant: notBusyUnlessMapped,
   });
   assert.equal(r.verdict, 'violation');
   assert.equal(r.violation!.invariant, 'block-reuse-under-dma');
@@ -31,15 +34,7 @@ test('"a page nobody maps is not busy" lets truncate free a block under DMA, eve
 test('without an invariant named, the first thing the change breaks on latest is dax_folio_put\'s WARN, then the DMA', async () => {
   const r = await check(tdma, {
     kernel: 'latest',
-    variant: (cfg) => ({
-      ...cfg,
-      override: {
-        dax_busy_page: (k, entry, original) => {
-          const page = original(k, entry);
-          return page >= 0 && folio_mapcount(k, folioOf(k, page)) === 0 ? -1 : page;
-        },
-      },
-    }),
+    variant: notBusyUnlessMapped,
   });
   assert.equal(r.violation?.invariant, 'warn-dax-folio-put-split-refcount');
   assert.ok(r.violation!.consequences.includes('block-reuse-under-dma'), r.violation!.consequences.join(', '));
