@@ -12,7 +12,10 @@ import { pageValues } from '../engine/simulate.js';
 import type { EntryObs, Observation, PageObs } from './observe.js';
 import type { OraclePage } from './translate.js';
 
-export function predict(scn: Scenario, kernel: string, pages: OraclePage[]): Observation {
+/** The model's observation, and where each thread left unfinished stands (the function of its next step). */
+export type Prediction = Observation & { asleep: { thread: string; fn: string }[] };
+
+export function predict(scn: Scenario, kernel: string, pages: OraclePage[]): Prediction {
   const M = new Machine(scn, kernelConfig(kernel, [], []));
   const k = M.kernel(M.initial());
   const L = M.L;
@@ -107,7 +110,8 @@ export function predict(scn: Scenario, kernel: string, pages: OraclePage[]): Obs
     }
   }
   for (let t = 0; t < n; t++) if (pending[t] >= 0) obs.unfinished.push(pending[t]);
-  return obs;
+  const asleep = L.threads.filter((T) => !done(T.id)).map((T) => ({ thread: T.name, fn: M.action(k.m, T.id).fn }));
+  return { ...obs, asleep };
 }
 
 /**
@@ -123,30 +127,6 @@ const UNINTERRUPTIBLE = new Set(['dax_break_layout_final', 'memunmap_pages']);
  * scenario of the same boot would fail.
  */
 export function hangsUninterruptibly(scn: Scenario, kernel: string): string | null {
-  const M = new Machine(scn, kernelConfig(kernel, [], []));
-  const k = M.kernel(M.initial());
-  const L = M.L;
-  // the oracle's order (schedule, then round-robin), each step until it finishes or blocks
-  const order = [...(scn.schedule ?? []).map((s) => L.threads.findIndex((x) => x.name === s.thread))];
-  /** Run thread t's current step until it finishes or blocks; did it move at all? */
-  const runOp = (t: number): boolean => {
-    for (let guard = 0, moved = false; guard < 100_000; guard++) {
-      const out = M.step(k, t);
-      if (out === 'blocked') return moved;
-      moved = true;
-      if (out === 'op-done' || (out === 'slept' && !M.ready(k.m, t))) return true;
-    }
-    return true;
-  };
-  for (const t of order) runOp(t);
-  for (let moved = true; moved; ) {
-    moved = false;
-    for (let t = 0; t < L.threads.length; t++) if (runOp(t)) moved = true;
-  }
-  for (const T of L.threads) {
-    if (k.m[T.off + T_STATUS] === S_DONE) continue;
-    const fn = M.action(k.m, T.id).fn;
-    if (UNINTERRUPTIBLE.has(fn)) return `thread ${T.name} in ${fn}`;
-  }
-  return null;
+  const s = predict(scn, kernel, []).asleep.find((x) => UNINTERRUPTIBLE.has(x.fn));
+  return s ? `thread ${s.thread} in ${s.fn}` : null;
 }
