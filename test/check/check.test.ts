@@ -3,14 +3,14 @@
 // (partial-order, two workers) that never change a verdict.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { scenarioFiles, scenariosDir } from '../scenario-files.js';
 import { join } from 'node:path';
 import { check, type CheckOptions } from '../../src/engine/check/index.js';
 import { loadScenarioFile } from '../../src/scenario/index.js';
 import { buildLayout } from '../../src/model/layout.js';
 import { simulate } from '../../src/engine/simulate.js';
 
-const root = join(import.meta.dirname, '..', '..', '..', 'scenarios');
+const root = scenariosDir;
 const tdma = join(root, 'truncate-waits-for-dma.yaml');
 
 test('v6.12: truncate of an unmapped page under a GUP reference frees its block (bug 02)', async () => {
@@ -86,9 +86,7 @@ test('bounds end the search with a report of how far it got', async () => {
 
 // Reductions must never change a verdict: every small bundled scenario, on every kernel
 // it names, gives the same verdict, invariant and trace length with and without them.
-const small = ['', 'check']
-  .flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.yaml')).map((f) => join(root, d, f)))
-  .filter((f) => buildLayout(loadScenarioFile(f)).words < 2000);
+const small = scenarioFiles('', 'check').filter((f) => buildLayout(loadScenarioFile(f)).words < 2000);
 
 test('partial-order reduction, symmetry reduction and two workers never change a verdict', async () => {
   assert.ok(small.length >= 10, `${small.length} small scenarios`);

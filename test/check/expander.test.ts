@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readdirSync } from 'node:fs';
+import { scenarioFiles, scenariosDir } from '../scenario-files.js';
 import { Worker } from 'node:worker_threads';
 import { loadScenarioFile } from '../../src/scenario/index.js';
 import { Machine } from '../../src/engine/machine.js';
@@ -14,11 +14,8 @@ import { Expander } from '../../src/engine/check/expander.js';
 import { findSymmetry } from '../../src/engine/check/symmetry.js';
 import { SharedFingerprintTable } from '../../src/engine/check/fptable.js';
 
-const root = join(import.meta.dirname, '..', '..', '..', 'scenarios');
-const scenarios = [
-  ...['races', 'check'].flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.yaml')).map((f) => join(root, d, f))),
-  join(root, 'bench', 'none-k2f2p2w1.yaml'),
-];
+const root = scenariosDir;
+const scenarios = [...scenarioFiles('races', 'check'), join(root, 'bench', 'none-k2f2p2w1.yaml')];
 
 test('random walks: every successor fingerprint from the write log equals the one hashed from scratch, its entry decodes to it, and undo restores the parent', () => {
   let seed = 7;

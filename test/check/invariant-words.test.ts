@@ -4,18 +4,13 @@
 // word of a reachable state must not change what it reports.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { readdirSync } from 'node:fs';
+import { scenarioFiles } from '../scenario-files.js';
 import { loadScenarioFile } from '../../src/scenario/index.js';
 import { Machine } from '../../src/engine/machine.js';
 import { configFor } from '../../src/engine/simulate.js';
 import { checkInvariants, invariantWords } from '../../src/model/invariants.js';
 
-const root = join(import.meta.dirname, '..', '..', '..', 'scenarios');
-const scenarios = [
-  ...readdirSync(root).filter((f) => f.endsWith('.yaml')).map((f) => join(root, f)),
-  ...['races', 'check'].flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.yaml')).map((f) => join(root, d, f))),
-];
+const scenarios = scenarioFiles('', 'races', 'check');
 
 test('checkInvariants reads only the words invariantWords marks, on states along random walks of every scenario and scheme', () => {
   let seed = 11;

@@ -6,18 +6,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readdirSync } from 'node:fs';
+import { scenarioFiles, scenariosDir } from '../scenario-files.js';
 import { loadScenarioFile } from '../../src/scenario/index.js';
 import { Machine } from '../../src/engine/machine.js';
 import { configFor } from '../../src/engine/simulate.js';
 import { check } from '../../src/engine/check/index.js';
 import { F_INVAL_R, F_INVAL_W, F_IRWSEM_R, F_IRWSEM_W, P_MMAP_R, P_MMAP_W, THREAD_WORDS, T_TEMPREF, T_QPOS, T_KEY, T_STATUS } from '../../src/model/state.js';
 
-const root = join(import.meta.dirname, '..', '..', '..', 'scenarios');
-const scenarios = [
-  ...readdirSync(root).filter((f) => f.endsWith('.yaml')).map((f) => join(root, f)),
-  ...['races', 'check'].flatMap((d) => readdirSync(join(root, d)).filter((f) => f.endsWith('.yaml')).map((f) => join(root, d, f))),
-];
+const scenarios = scenarioFiles('', 'races', 'check');
 
 test('an acquisition writes only its lock word (taking it) and its own thread words, on random walks of every scenario and kernel', () => {
   let seed = 5;
@@ -58,7 +54,7 @@ test('an acquisition writes only its lock word (taking it) and its own thread wo
 });
 
 test('a counterexample found with acquisitions fused still shows each acquisition as a step, and replays', async () => {
-  const file = join(root, 'races', 'bug03-locked-entry-skipped.yaml');
+  const file = join(scenariosDir, 'races', 'bug03-locked-entry-skipped.yaml');
   const r = await check(file, { kernel: 'v6.12', invariant: 'block-reuse-under-dma' });
   assert.equal(r.verdict, 'violation');
   const steps = r.violation!.steps;
